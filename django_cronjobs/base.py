@@ -1,0 +1,185 @@
+"""``CronJobBase`` and the loading of the job classes CRON_CLASSES names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.utils.module_loading import import_string
+
+from .conf import conf
+from .schedules import Schedule
+
+CODE_MAX_LENGTH = 64  # CronJobLog.code
+
+
+class CronJobBase:
+    """A recurring job: subclass it, set ``code`` and ``schedule``, write ``do()``.
+
+    ``do()`` may return anything; its text form becomes the run's message.
+    ``ALLOW_PARALLEL_RUNS = True`` lets a run start while the previous one
+    still runs; ``DJANGO_CRON_LOCK_TIME`` (seconds) bounds how long a run's
+    lock outlives a process that never released it; ``MIN_NUM_FAILURES`` and
+    ``remove_successful_cron_logs`` keep django-cron's meaning.
+    """
+
+    code: ClassVar[str]
+    schedule: ClassVar[Schedule]
+    ALLOW_PARALLEL_RUNS: ClassVar[bool] = False
+    DJANGO_CRON_LOCK_TIME: ClassVar[int | None] = None
+    MIN_NUM_FAILURES: ClassVar[int] = 10
+    remove_successful_cron_logs: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.prev_success_cron: Any = None
+
+    def do(self) -> Any:
+        """The job's work. Raise to fail the run; return a message to keep."""
+        raise NotImplementedError(f"{type(self).__name__} must define do()")
+
+    @classmethod
+    def get_code(cls) -> str:
+        return cls.code
+
+    def set_prev_success_cron(self, prev_success_cron: Any) -> None:
+        self.prev_success_cron = prev_success_cron
+
+    def get_prev_success_cron(self) -> Any:
+        return self.prev_success_cron
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one configured job cannot run, as a system check id and text.
+
+    ``console`` is the line runcrons prints, in django-cron's words where
+    django-cron had words for it.
+    """
+
+    check_id: str
+    message: str
+    hint: str = ""
+    console: str = ""
+
+
+@dataclass
+class JobEntry:
+    """One name given to runcrons (or listed in CRON_CLASSES), resolved."""
+
+    name: str
+    job_class: type[CronJobBase] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        code = getattr(self.job_class, "code", None)
+        return code if isinstance(code, str) else self.name
+
+    @property
+    def runnable(self) -> bool:
+        return self.job_class is not None and not self.problems
+
+
+def import_job(name: str) -> JobEntry:
+    """Resolve a dotted class path, recording why it cannot run if it can't."""
+    entry = JobEntry(name)
+    try:
+        found = import_string(name)
+    except Exception as error:
+        entry.problems.append(
+            Problem(
+                "django_cronjobs.E001",
+                f"Cannot import {name!r}: {type(error).__name__}: {error}",
+                "Check the dotted path in CRON_CLASSES.",
+                console=f"ERROR: Make sure these are valid cron class names: {name}\n{error}",
+            )
+        )
+        return entry
+    if not (isinstance(found, type) and issubclass(found, CronJobBase)):
+        entry.problems.append(
+            Problem(
+                "django_cronjobs.E002",
+                f"{name!r} is not a subclass of CronJobBase.",
+                console=f"The cron_job to be run must be a subclass of {CronJobBase.__name__}",
+            )
+        )
+        return entry
+    entry.job_class = found
+    entry.problems.extend(_class_problems(found))
+    return entry
+
+
+def _class_problems(job_class: type[CronJobBase]) -> list[Problem]:
+    code = getattr(job_class, "code", None)
+    if code is None:
+        return [
+            Problem(
+                "django_cronjobs.E003",
+                f"{job_class.__name__} has no code.",
+                "Set code = 'app.job_name' on the class.",
+                console=f"Cron class '{job_class.__name__}' does not have a code attribute",
+            )
+        ]
+    problems = []
+    if not isinstance(code, str) or not code.strip() or len(code) > CODE_MAX_LENGTH:
+        problems.append(
+            Problem(
+                "django_cronjobs.E004",
+                f"{job_class.__name__}.code must be a non-empty string of at most "
+                f"{CODE_MAX_LENGTH} characters, not {code!r}.",
+            )
+        )
+    schedule = getattr(job_class, "schedule", None)
+    if not isinstance(schedule, Schedule):
+        problems.append(
+            Problem(
+                "django_cronjobs.E006",
+                f"{job_class.__name__}.schedule must be a Schedule, not {schedule!r}.",
+            )
+        )
+    else:
+        problems.extend(
+            Problem(found.check_id, f"{job_class.__name__}: {found.message}", found.hint)
+            for found in schedule.problems()
+        )
+    return problems
+
+
+def configured_names() -> list[str]:
+    names = conf.CRON_CLASSES
+    if isinstance(names, str) or not isinstance(names, Iterable):
+        return []
+    return [name for name in names if isinstance(name, str)]
+
+
+def load_jobs(names: Sequence[str] | None = None) -> list[JobEntry]:
+    """Resolve ``names`` (default: CRON_CLASSES) into job entries.
+
+    A name may be a dotted class path or the code of a configured job. Among
+    the configured jobs, a code used twice makes every entry after the first
+    one broken; on the command line a job named twice runs twice.
+    """
+    configured = [import_job(name) for name in configured_names()]
+    _mark_duplicate_codes(configured)
+    if names is None:
+        return configured
+    by_code = {entry.code: entry for entry in configured if entry.job_class is not None}
+    by_name = {entry.name: entry for entry in configured}
+    return [by_name.get(name) or by_code.get(name) or import_job(name) for name in names]
+
+
+def _mark_duplicate_codes(entries: list[JobEntry]) -> None:
+    first_with_code: dict[str, JobEntry] = {}
+    for entry in entries:
+        if entry.job_class is None or not isinstance(getattr(entry.job_class, "code", None), str):
+            continue
+        first = first_with_code.setdefault(entry.code, entry)
+        if first is not entry:
+            entry.problems.append(
+                Problem(
+                    "django_cronjobs.E005",
+                    f"{entry.name!r} uses the code {entry.code!r} of {first.name!r}.",
+                    "Give every job its own code.",
+                )
+            )

@@ -1,0 +1,100 @@
+"""System checks: every misconfiguration django_cronjobs can see, with a stable id.
+
+=====================  ===============================================
+id                     problem
+=====================  ===============================================
+django_cronjobs.E001   a CRON_CLASSES entry cannot be imported
+django_cronjobs.E002   an entry is not a CronJobBase subclass
+django_cronjobs.E003   a job has no code
+django_cronjobs.E004   a job's code is not a string of 1-64 characters
+django_cronjobs.E005   two jobs share a code
+django_cronjobs.E006   a job's schedule is not a Schedule
+django_cronjobs.E007   invalid cron expression
+django_cronjobs.E008   cron expression that never fires
+django_cronjobs.E009   invalid run_at_times
+django_cronjobs.E010   schedule with nothing to run on
+django_cronjobs.E011   invalid minutes or seconds in a schedule
+django_cronjobs.E012   invalid run_weekly_on_days / run_monthly_on_days
+django_cronjobs.E013   unknown time zone
+django_cronjobs.E014   unknown lock backend
+django_cronjobs.E015   CRON_CLASSES is not a list of dotted paths
+django_cronjobs.E016   the cache lock names an unknown cache
+django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
+=====================  ===============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from .base import load_jobs
+from .conf import conf
+from .locks import lock_backend_class
+
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@checks.register()
+def check_cron_classes(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    names = getattr(settings, "CRON_CLASSES", [])
+    if (
+        isinstance(names, str)
+        or not isinstance(names, Iterable)
+        or not all(isinstance(name, str) for name in names)
+    ):
+        return [
+            checks.Error(
+                "CRON_CLASSES must be a list of dotted paths to job classes.",
+                hint="For example ['myapp.cron.MyCronJob'].",
+                id="django_cronjobs.E015",
+            )
+        ]
+    return [
+        checks.Error(problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id)
+        for entry in load_jobs()
+        for problem in entry.problems
+    ]
+
+
+@checks.register()
+def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    name = conf.LOCK_BACKEND
+    try:
+        backend = lock_backend_class(name)
+    except (ImportError, AttributeError) as error:
+        return [
+            checks.Error(
+                f"Unknown lock backend {name!r}: {error}",
+                hint="Use 'database', 'cache', 'file', a dotted path to a lock class, or None.",
+                id="django_cronjobs.E014",
+            )
+        ]
+    from .locks.cache import CacheLock
+
+    if backend is None or not issubclass(backend, CacheLock):
+        return []
+    cache_settings = settings.CACHES.get(conf.CACHE)
+    if cache_settings is None:
+        return [
+            checks.Error(
+                f"The cache lock uses the cache {conf.CACHE!r}, which CACHES does not define.",
+                id="django_cronjobs.E016",
+            )
+        ]
+    if cache_settings.get("BACKEND") in PER_PROCESS_CACHES:
+        return [
+            checks.Warning(
+                f"The cache lock uses {cache_settings['BACKEND']}, which cannot lock "
+                "across processes.",
+                hint="Use Redis or Memcached, or the default 'database' lock backend.",
+                id="django_cronjobs.W001",
+            )
+        ]
+    return []

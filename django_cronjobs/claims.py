@@ -1,0 +1,148 @@
+"""The database statements behind "exactly once per slot" and "no overlap".
+
+A run is claimed by one UPDATE of the job's CronJobState row that succeeds only
+if the slot is newer than the last claimed one (and, with the database lock,
+only if no live run holds the lock). Every database serialises concurrent
+UPDATEs of one row and re-checks the condition on the row it updates, so of
+any number of processes exactly one gets the row count 1. The unique
+constraint on (code, slot) in CronJobLog stands behind it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from .models import CronJobLog, CronJobState, RunStatus
+from .wallclock import floor_minute
+
+if TYPE_CHECKING:
+    from .locks.base import LockBackend
+
+
+@functools.cache
+def hostname() -> str:
+    return socket.gethostname()[:255]
+
+
+def read_states() -> dict[str, CronJobState]:
+    """Every job's state, in one query whatever the number of jobs or log rows."""
+    return {state.job_name: state for state in CronJobState.objects.all()}
+
+
+def ensure_states(
+    codes: Iterable[str], known: dict[str, CronJobState] | None = None
+) -> dict[str, CronJobState]:
+    """Create the state rows that ``codes`` lack; return them with the known ones.
+
+    A new job's ``last_slot`` is seeded from CronJobLog history (rows written
+    by django-cron count), so a job whose state is new does not run again for
+    a slot it already ran. This costs queries only for jobs never seen before.
+    """
+    states = dict(known) if known is not None else {}
+    missing = [code for code in dict.fromkeys(codes) if code not in states]
+    if known is None and missing:
+        states.update(
+            (state.job_name, state)
+            for state in CronJobState.objects.filter(job_name__in=missing)
+        )
+        missing = [code for code in missing if code not in states]
+    if not missing:
+        return states
+    history = {
+        row["code"]: row
+        for row in CronJobLog.objects.filter(code__in=missing)
+        .exclude(status=RunStatus.RUNNING)
+        .values("code")
+        .annotate(last_slot=Max("slot"), last_success=Max("start_time", filter=Q(is_success=True)))
+    }
+    now = timezone.now()
+    new_states = []
+    for code in missing:
+        seen = history.get(code, {})
+        last_slot = seen.get("last_slot")
+        if last_slot is None and seen.get("last_success") is not None:
+            last_slot = floor_minute(seen["last_success"])
+        new_states.append(CronJobState(job_name=code, first_seen=now, last_slot=last_slot))
+    CronJobState.objects.bulk_create(new_states, ignore_conflicts=True)
+    states.update((state.job_name, state) for state in new_states)
+    return states
+
+
+def claim(code: str, slot: datetime | None, lock: LockBackend | None) -> bool:
+    """Claim the run of ``code`` for ``slot`` (None: an unscheduled run).
+
+    With a ``guards_in_claim`` lock, also take the job's overlap lock, unless a
+    live run holds it. True when this process may run the job.
+    """
+    now = timezone.now()
+    rows = CronJobState.objects.filter(job_name=code)
+    changes: dict[str, object] = {"last_status": RunStatus.RUNNING, "last_started_at": now}
+    if slot is not None:
+        rows = rows.filter(Q(last_slot__isnull=True) | Q(last_slot__lt=slot))
+        changes["last_slot"] = slot
+    if lock is not None:
+        rows = rows.filter(Q(locked=False) | Q(lock_expires_at__lt=now))
+        changes.update(
+            locked=True,
+            lock_token=lock.token,  # type: ignore[attr-defined]
+            locked_at=now,
+            lock_expires_at=now + timedelta(seconds=lock.timeout),
+            locked_by_host=hostname(),
+            locked_by_pid=os.getpid(),
+        )
+    return rows.update(**changes) == 1
+
+
+def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> CronJobLog | None:
+    """Record the run as running; None if the slot already has a run."""
+    run = CronJobLog(
+        code=code,
+        start_time=timezone.now(),
+        status=RunStatus.RUNNING,
+        slot=slot,
+        ran_at_time=ran_at_time,
+        hostname=hostname(),
+        pid=os.getpid(),
+    )
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                run.save(force_insert=True)
+        else:
+            run.save(force_insert=True)
+    except IntegrityError:
+        return None
+    return run
+
+
+def finish_run(run: CronJobLog, lock_token: str | None) -> None:
+    """Store the run's outcome and the job's last status; drop our database lock."""
+    run.end_time = timezone.now()
+    run.save(update_fields=["status", "is_success", "end_time", "message"])
+    changes: dict[str, object] = {
+        "last_run_id": run.pk,
+        "last_status": run.status,
+        "last_finished_at": run.end_time,
+    }
+    rows = CronJobState.objects.filter(job_name=run.code)
+    if lock_token and rows.filter(lock_token=lock_token).update(
+        locked=False, lock_token="", lock_expires_at=None, **changes
+    ):
+        return
+    rows.update(**changes)
+
+
+def release_lock(code: str, token: str) -> None:
+    """Drop the database lock on ``code`` if ``token`` still holds it."""
+    CronJobState.objects.filter(job_name=code, lock_token=token).update(
+        locked=False, lock_token="", lock_expires_at=None
+    )

@@ -1,0 +1,89 @@
+"""Every setting django_cronjobs reads, with its default and its django-cron name.
+
+Settings are read on access, so ``override_settings`` works. Where django-cron
+used another name, the new name wins and the old one is still honoured.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings as django_settings
+
+_MISSING = object()
+
+
+def _setting(name: str, old_name: str | None, default: Any) -> Any:
+    value = getattr(django_settings, name, _MISSING)
+    if value is _MISSING and old_name is not None:
+        value = getattr(django_settings, old_name, _MISSING)
+    return default if value is _MISSING else value
+
+
+class Settings:
+    """Typed access to the project's settings."""
+
+    @property
+    def CRON_CLASSES(self) -> Sequence[str]:
+        """Dotted paths of the job classes runcrons runs when given no names."""
+        value = getattr(django_settings, "CRON_CLASSES", ())
+        return value  # type: ignore[no-any-return]
+
+    @property
+    def LOCK_BACKEND(self) -> str | None:
+        """``"database"`` (default), ``"cache"``, ``"file"``, a dotted path, or None.
+
+        None switches the overlap lock off; slots still run exactly once.
+        """
+        return _setting("CRONJOBS_LOCK_BACKEND", "DJANGO_CRON_LOCK_BACKEND", "database")  # type: ignore[no-any-return]
+
+    @property
+    def LOCK_TIME(self) -> int:
+        """Seconds after which a lock whose holder never released it expires."""
+        return _setting("CRONJOBS_LOCK_TIME", "DJANGO_CRON_LOCK_TIME", 24 * 60 * 60)  # type: ignore[no-any-return]
+
+    @property
+    def CACHE(self) -> str:
+        """Alias of the cache the ``cache`` lock backend uses."""
+        return _setting("CRONJOBS_CACHE", "DJANGO_CRON_CACHE", "default")  # type: ignore[no-any-return]
+
+    @property
+    def LOCKFILE_PATH(self) -> str:
+        """Directory for the ``file`` lock backend's lock files."""
+        return _setting(  # type: ignore[no-any-return]
+            "CRONJOBS_LOCKFILE_PATH", "DJANGO_CRON_LOCKFILE_PATH", tempfile.gettempdir()
+        )
+
+    @property
+    def DELETE_LOGS_OLDER_THAN(self) -> float | None:
+        """Days after which finished CronJobLog rows are deleted; None keeps them."""
+        return _setting(  # type: ignore[no-any-return]
+            "CRONJOBS_DELETE_LOGS_OLDER_THAN", "DJANGO_CRON_DELETE_LOGS_OLDER_THAN", None
+        )
+
+    @property
+    def REMOVE_SUCCESSFUL_LOGS(self) -> bool:
+        """Delete a job's older successful logs after each success (all jobs)."""
+        return bool(
+            _setting("CRONJOBS_REMOVE_SUCCESSFUL_LOGS", "REMOVE_SUCCESSFUL_CRON_LOGS", False)
+        )
+
+    @property
+    def OUTPUT_ERRORS(self) -> bool:
+        """Also log each failure through the ``django_cronjobs`` logger at ERROR."""
+        return bool(_setting("CRONJOBS_OUTPUT_ERRORS", "DJANGO_CRON_OUTPUT_ERRORS", False))
+
+    @property
+    def MESSAGE_MAX_LENGTH(self) -> int:
+        """Characters of a run's message kept; longer text is cut with a marker."""
+        return _setting("CRONJOBS_MESSAGE_MAX_LENGTH", None, 100_000)  # type: ignore[no-any-return]
+
+    @property
+    def RETENTION_BATCH_SIZE(self) -> int:
+        """Rows deleted per statement by log retention."""
+        return _setting("CRONJOBS_RETENTION_BATCH_SIZE", None, 1000)  # type: ignore[no-any-return]
+
+
+conf = Settings()

@@ -1,0 +1,56 @@
+"""The interface every lock backend offers: django-cron's, so its custom backends still work."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django_cronjobs.conf import conf
+from django_cronjobs.exceptions import LockFailedException
+
+
+class LockBackend:
+    """Keeps two runs of one job from overlapping.
+
+    Used as ``with Backend(job_class, silent): ...`` or through ``lock()`` and
+    ``release()``. ``lock()`` returns False when another run holds the lock.
+    """
+
+    LockFailedException: ClassVar[type[Exception]] = LockFailedException
+
+    guards_in_claim: ClassVar[bool] = False
+    """True when runcrons takes this lock in the same statement that claims the
+    job's slot, and releases it in the one that records the outcome, so the
+    lock costs no statement of its own. Such a backend's ``lock()`` and
+    ``release()`` serve only callers outside runcrons."""
+
+    crosses_hosts: ClassVar[bool] = True
+    """True when the lock holds across processes on different hosts."""
+
+    def __init__(self, cron_class: Any, silent: bool = False, *args: Any, **kwargs: Any) -> None:
+        self.job_name = f"{cron_class.__module__}.{cron_class.__name__}"
+        self.job_code: str = cron_class.code
+        self.parallel = bool(getattr(cron_class, "ALLOW_PARALLEL_RUNS", False))
+        self.silent = silent
+        self.timeout = int(getattr(cron_class, "DJANGO_CRON_LOCK_TIME", None) or conf.LOCK_TIME)
+
+    def lock(self) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def lock_failed_message(self) -> str:
+        return f"{self.job_name}: lock found. Will try later."
+
+    def __enter__(self) -> LockBackend:
+        if not self.parallel and not self.lock():
+            raise self.LockFailedException(self.lock_failed_message())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.parallel:
+            self.release()
+
+
+# django-cron's name for the base class.
+DjangoCronJobLock = LockBackend

@@ -1,0 +1,61 @@
+"""``manage.py cronloop [--sleep S] [--repeat N]``: runcrons in a loop, for containers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from django_cronjobs.runner import Runner
+
+from .runcrons import raise_for_exit_status
+
+
+class Command(BaseCommand):
+    help = "Run cron jobs in a loop."
+    requires_system_checks: list[str] = []  # type: ignore[assignment]
+
+    from_command_line = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-s", "--sleep", type=int, default=5 * 60, help="Sleep interval in seconds."
+        )
+        parser.add_argument(
+            "--cron_classes", "--cron-classes", nargs="+", help="List of cron classes to run."
+        )
+        parser.add_argument("--repeat", type=int, help="Repeat only X times.")
+        parser.add_argument("--force", action="store_true", help="Force cron runs")
+        parser.add_argument(
+            "--silent", action="store_true", help="Do not push any message on console"
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Just show what crons would be run; don't actually run them",
+        )
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        self.from_command_line = True
+        super().run_from_argv(argv)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        repeat = options["repeat"]
+        done = 0
+        try:
+            while repeat is None or done < repeat:
+                report = Runner(
+                    force=options["force"],
+                    dry_run=options["dry_run"],
+                    silent=options["silent"],
+                    write=self.stdout.write,
+                ).run(options["cron_classes"] or None)
+                done += 1
+                if repeat is not None and done >= repeat:
+                    if self.from_command_line:
+                        raise_for_exit_status(report)
+                    break
+                time.sleep(options["sleep"])
+        except KeyboardInterrupt:
+            return

@@ -1,0 +1,131 @@
+"""What runcrons records: one CronJobLog row per run, one CronJobState row per job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("running")
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+
+
+class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
+    def for_job(self, code: str) -> CronJobLogQuerySet:
+        return self.filter(code=code)
+
+    def running(self) -> CronJobLogQuerySet:
+        return self.filter(status=RunStatus.RUNNING)
+
+    def succeeded(self) -> CronJobLogQuerySet:
+        return self.filter(is_success=True)
+
+    def failed(self) -> CronJobLogQuerySet:
+        return self.filter(is_success=False).exclude(status=RunStatus.RUNNING)
+
+    def finished_before(self, moment: Any) -> CronJobLogQuerySet:
+        return self.filter(end_time__lt=moment)
+
+
+class CronJobLog(models.Model):
+    """One run of a job: django-cron's fields, plus its status, slot, host and pid.
+
+    A row created with django-cron's fields alone is valid: its status follows
+    ``is_success``.
+    """
+
+    code = models.CharField(_("code"), max_length=64)
+    start_time = models.DateTimeField(_("start time"))
+    end_time = models.DateTimeField(
+        _("end time"), null=True, blank=True, help_text=_("Empty while the run is running.")
+    )
+    is_success = models.BooleanField(_("success"), default=False)
+    message = models.TextField(_("message"), default="", blank=True)
+    ran_at_time = models.TimeField(
+        _("ran at time"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The local run_at_times entry this run was for, if any."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=RunStatus.choices, blank=True, default=""
+    )
+    slot = models.DateTimeField(
+        _("scheduled slot"),
+        null=True,
+        blank=True,
+        help_text=_("The scheduled minute this run was for; empty for forced runs."),
+    )
+    hostname = models.CharField(_("host"), max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+
+    objects = CronJobLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("cron job log")
+        verbose_name_plural = _("cron job logs")
+        constraints = [
+            # The last line behind "exactly once per slot".
+            models.UniqueConstraint(fields=["code", "slot"], name="cronjobs_log_one_run_per_slot"),
+        ]
+        indexes = [
+            # Log retention deletes by end_time.
+            models.Index(fields=["end_time"], name="cronjobs_log_end_time"),
+        ]
+
+    def __str__(self) -> str:
+        return "{} ({})".format(self.code, "Success" if self.is_success else "Fail")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.status:
+            self.status = RunStatus.SUCCEEDED if self.is_success else RunStatus.FAILED
+        super().save(*args, **kwargs)
+
+    @property
+    def duration(self) -> Any:
+        """How long the run took, or None while it runs."""
+        if self.end_time is None:
+            return None
+        return self.end_time - self.start_time
+
+
+class CronJobState(models.Model):
+    """Per-job state that runcrons reads in one query per tick.
+
+    ``last_slot`` is advanced by an atomic compare-and-set, which is what lets
+    any number of processes run a slot exactly once; ``locked`` is the
+    ``database`` lock backend's overlap lock. Also importable as
+    ``CronJobLock``, django-cron's name: ``job_name`` holds the job's code.
+    """
+
+    job_name = models.CharField(_("job code"), max_length=200, unique=True)
+    locked = models.BooleanField(_("locked"), default=False)
+    lock_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
+    lock_expires_at = models.DateTimeField(_("lock expires at"), null=True, blank=True)
+    locked_by_host = models.CharField(_("locked by host"), max_length=255, blank=True, default="")
+    locked_by_pid = models.PositiveIntegerField(_("locked by process"), null=True, blank=True)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_slot = models.DateTimeField(_("last slot"), null=True, blank=True)
+    last_run_id = models.BigIntegerField(_("last run"), null=True, blank=True)
+    last_status = models.CharField(
+        _("last status"), max_length=16, choices=RunStatus.choices, blank=True, default=""
+    )
+    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cron job state")
+        verbose_name_plural = _("cron job states")
+
+    def __str__(self) -> str:
+        return self.job_name
+
+
+CronJobLock = CronJobState

@@ -1,0 +1,329 @@
+"""``Schedule``: when a job runs, in django-cron's words plus cron expressions.
+
+A Schedule never raises on bad arguments: it keeps them, and :meth:`problems`
+says what is wrong, so that one broken job is reported by a system check while
+every other job keeps running.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
+
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+from django.utils import timezone as django_timezone
+
+from .slots import (
+    AtTimesRule,
+    DayFilter,
+    IntervalRule,
+    WallClockRule,
+    cron_rule,
+    expand_cron_macro,
+)
+from .wallclock import MINUTE, floor_minute
+
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class ScheduleProblem:
+    """One thing wrong with a schedule, with the system check id that reports it."""
+
+    check_id: str
+    message: str
+    hint: str = ""
+
+
+class Schedule:
+    """When a job is due.
+
+    django-cron's arguments keep their meaning: ``run_every_mins`` (0 means at
+    every runcrons call), ``run_at_times`` (``["HH:MM", ...]`` local times),
+    ``retry_after_failure_mins``, ``run_weekly_on_days`` (0 = Monday; also
+    accepted under its older name ``run_on_days``), ``run_monthly_on_days``
+    (1-31) and ``run_tolerance_seconds``. ``cron`` takes a five-field
+    expression or a macro such as ``@hourly``, and ``timezone`` the zone in
+    which local times are read (default: ``settings.TIME_ZONE``). The day
+    filters restrict every other argument.
+    """
+
+    def __init__(
+        self,
+        run_every_mins: int | None = None,
+        run_at_times: Iterable[str] | None = None,
+        retry_after_failure_mins: int | None = None,
+        run_weekly_on_days: Iterable[int] | None = None,
+        run_monthly_on_days: Iterable[int] | None = None,
+        run_tolerance_seconds: float = 0,
+        run_on_days: Iterable[int] | None = None,
+        *,
+        cron: str | None = None,
+        timezone: str | tzinfo | None = None,
+    ) -> None:
+        self.run_every_mins = run_every_mins
+        self.run_at_times: Any = [] if run_at_times is None else run_at_times
+        self.retry_after_failure_mins = retry_after_failure_mins
+        self.run_weekly_on_days: Any = (
+            run_weekly_on_days if run_weekly_on_days is not None else run_on_days
+        )
+        self.run_on_days = self.run_weekly_on_days
+        self.run_monthly_on_days: Any = run_monthly_on_days
+        self.run_tolerance_seconds = run_tolerance_seconds
+        self.cron = cron
+        self.timezone = timezone
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{name}={value!r}"
+            for name, value in (
+                ("run_every_mins", self.run_every_mins),
+                ("run_at_times", list(self.run_at_times) or None),
+                ("cron", self.cron),
+                ("run_weekly_on_days", self.run_weekly_on_days),
+                ("run_monthly_on_days", self.run_monthly_on_days),
+                ("retry_after_failure_mins", self.retry_after_failure_mins),
+                ("run_tolerance_seconds", self.run_tolerance_seconds or None),
+                ("timezone", self.timezone),
+            )
+            if value is not None
+        ]
+        return f"Schedule({', '.join(parts)})"
+
+    # -- validation ---------------------------------------------------------
+
+    def problems(self) -> list[ScheduleProblem]:
+        """Everything wrong with this schedule; empty when it is usable."""
+        found: list[ScheduleProblem] = []
+        found += _minutes_problems(self.run_every_mins, "run_every_mins", allow_zero=True)
+        found += _minutes_problems(
+            self.retry_after_failure_mins, "retry_after_failure_mins", allow_zero=False
+        )
+        tolerance = self.run_tolerance_seconds
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+            found.append(
+                ScheduleProblem(
+                    "django_cronjobs.E011",
+                    f"run_tolerance_seconds must be a number >= 0, not {tolerance!r}.",
+                )
+            )
+        found += _times_problems(self.run_at_times)
+        found += _cron_problems(self.cron)
+        found += _days_problems(self.run_weekly_on_days, "run_weekly_on_days", range(7))
+        found += _days_problems(self.run_monthly_on_days, "run_monthly_on_days", range(1, 32))
+        if self.timezone is not None and not isinstance(self.timezone, tzinfo):
+            try:
+                _zone(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+                found.append(
+                    ScheduleProblem(
+                        "django_cronjobs.E013",
+                        f"Unknown time zone {self.timezone!r}.",
+                        "Use an IANA name such as 'Europe/Berlin'.",
+                    )
+                )
+        if self.run_every_mins is None and not self.run_at_times and not self.cron:
+            found.append(
+                ScheduleProblem(
+                    "django_cronjobs.E010",
+                    "The schedule has nothing to run on.",
+                    "Give run_every_mins, run_at_times or cron.",
+                )
+            )
+        return found
+
+    # -- evaluation (valid schedules only) ------------------------------------
+
+    @property
+    def every_invocation(self) -> bool:
+        """True for ``run_every_mins=0``: each runcrons call is its own run."""
+        return self.run_every_mins == 0
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone in which this schedule reads local times and days."""
+        if isinstance(self.timezone, tzinfo):
+            return self.timezone
+        if self.timezone:
+            return _zone(self.timezone)
+        return django_timezone.get_default_timezone()
+
+    @functools.cached_property
+    def _days(self) -> DayFilter:
+        weekly, monthly = self.run_weekly_on_days, self.run_monthly_on_days
+        return DayFilter(
+            weekdays=None if weekly is None else frozenset(weekly),
+            monthdays=None if monthly is None else frozenset(monthly),
+        )
+
+    @functools.cached_property
+    def _interval(self) -> IntervalRule | None:
+        if self.run_every_mins:
+            return IntervalRule(int(self.run_every_mins))
+        return None
+
+    @functools.cached_property
+    def _wall_clock_rules(self) -> list[WallClockRule]:
+        rules: list[WallClockRule] = []
+        if self.run_at_times:
+            rules.append(AtTimesRule([_parse_hh_mm(text) for text in self.run_at_times]))
+        if self.cron:
+            rules.append(cron_rule(self.cron))
+        return rules
+
+    def due_slot(
+        self,
+        previous_slot: datetime | None,
+        now: datetime,
+        *,
+        first_seen: datetime | None = None,
+        failed_at: datetime | None = None,
+    ) -> datetime | None:
+        """The slot to run at ``now``, or None when nothing is due.
+
+        ``previous_slot`` is the job's last claimed slot (None if it never
+        ran). A job that never ran is due at once under ``run_every_mins`` and
+        otherwise at its first wall-clock time after ``first_seen`` (it does
+        not backfill history). When slots were missed, the latest one is due.
+        ``failed_at`` is the start of the last run if that run failed: with
+        ``retry_after_failure_mins`` the next run is the retry, that many
+        minutes after it.
+        """
+        horizon = now + timedelta(seconds=self.run_tolerance_seconds or 0)
+        if self.every_invocation:
+            return floor_minute(now)
+        slot: datetime | None = None
+        if self._interval is not None:
+            slot = self._interval.latest(previous_slot, horizon, self._days, self.zone)
+        since = previous_slot
+        if since is None:
+            since = floor_minute(first_seen or now) - MINUTE
+        for rule in self._wall_clock_rules:
+            found = rule.latest(since, horizon, self._days, self.zone)
+            if found is not None and (slot is None or found > slot):
+                slot = found
+        retry = self.retry_slot(failed_at)
+        if retry is not None and (previous_slot is None or retry > previous_slot):
+            if retry > horizon:
+                return None  # waiting for the retry holds the regular slots back
+            slot = retry if slot is None or retry > slot else slot
+        return slot
+
+    def retry_slot(self, failed_at: datetime | None) -> datetime | None:
+        """When a run that failed at ``failed_at`` is retried, if it is."""
+        if failed_at is None or not self.retry_after_failure_mins:
+            return None
+        return floor_minute(failed_at) + timedelta(minutes=self.retry_after_failure_mins)
+
+    def next_slots(self, after: datetime, count: int = 5) -> list[datetime]:
+        """The next ``count`` slots after ``after`` if the job ran at ``after``."""
+        if self.every_invocation:
+            return []
+        found: set[datetime] = set()
+        if self._interval is not None:
+            for slot in self._interval.following(after, after, self._days, self.zone):
+                found.add(slot)
+                if len(found) >= count:
+                    break
+        for rule in self._wall_clock_rules:
+            mine: list[datetime] = []
+            for instant in rule.following(after, self._days, self.zone):
+                mine.append(instant)
+                # A few more than asked, since instants near a DST change may
+                # come out of order.
+                if len(mine) >= count + 4:
+                    break
+            found.update(mine)
+        return sorted(found)[:count]
+
+
+def _zone(name: Any) -> tzinfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def _parse_hh_mm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[ScheduleProblem]:
+    if value is None:
+        return []
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E011",
+                f"{name} must be a whole number of minutes >= {low}, not {value!r}.",
+            )
+        ]
+    return []
+
+
+def _times_problems(times: Any) -> list[ScheduleProblem]:
+    if isinstance(times, str) or not isinstance(times, Iterable):
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E009",
+                f"run_at_times must be a list of 'HH:MM' strings, not {times!r}.",
+            )
+        ]
+    bad = [text for text in times if not isinstance(text, str) or not _HH_MM.match(text)]
+    if bad:
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E009",
+                f"run_at_times has invalid times: {', '.join(map(repr, bad))}.",
+                "Write each time as 'HH:MM', 00:00 to 23:59.",
+            )
+        ]
+    return []
+
+
+def _cron_problems(expression: Any) -> list[ScheduleProblem]:
+    if expression is None:
+        return []
+    if not isinstance(expression, str):
+        return [ScheduleProblem("django_cronjobs.E007", f"cron must be a string: {expression!r}.")]
+    expanded = expand_cron_macro(expression)
+    if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E007",
+                f"Invalid cron expression {expression!r}.",
+                "Use five fields (minute hour day month weekday) or a macro such as @daily.",
+            )
+        ]
+    try:
+        croniter(expanded, datetime(2000, 1, 1)).get_next(datetime)
+    except (CroniterBadDateError, CroniterBadCronError):
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E008",
+                f"The cron expression {expression!r} never fires.",
+            )
+        ]
+    return []
+
+
+def _days_problems(days: Any, name: str, allowed: range) -> list[ScheduleProblem]:
+    if days is None:
+        return []
+    if isinstance(days, str) or not isinstance(days, Iterable):
+        return [ScheduleProblem("django_cronjobs.E012", f"{name} must be a list: {days!r}.")]
+    days = list(days)
+    bad = [day for day in days if isinstance(day, bool) or day not in allowed]
+    if bad or not days:
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E012",
+                f"{name} has invalid days: {days!r}.",
+                f"Use whole numbers from {allowed.start} to {allowed.stop - 1}.",
+            )
+        ]
+    return []

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from tests import jobs
+
+
+def run_crons(*args: str, **options: object) -> str:
+    """``call_command("runcrons", ...)`` and what it printed."""
+    out = StringIO()
+    call_command("runcrons", *args, stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Simulated wall clock: ``clock.at(datetime)`` moves it; starts 2025-01-06 00:00 UTC."""
+    with time_machine.travel(datetime(2025, 1, 6, tzinfo=UTC), tick=False) as traveller:
+        yield Clock(traveller)
+
+
+class Clock:
+    def __init__(self, traveller: time_machine.Coordinates) -> None:
+        self.traveller = traveller
+
+    def at(self, moment: datetime) -> None:
+        self.traveller.move_to(moment)
+
+
+@pytest.fixture(autouse=True)
+def _reset_job_flags() -> Iterator[None]:
+    yield
+    jobs.RetryingJob.fail = True
+    jobs.ReturnsJob.value = None

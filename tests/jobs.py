@@ -1,0 +1,97 @@
+"""Job classes the tests configure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_cronjobs import CronJobBase, Schedule
+
+
+class EveryMinuteJob(CronJobBase):
+    code = "tests.every_minute"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        return "done"
+
+
+class EveryFiveMinutesJob(CronJobBase):
+    code = "tests.every_five_minutes"
+    schedule = Schedule(run_every_mins=5)
+
+    def do(self) -> None:
+        return None
+
+
+class DailyJob(CronJobBase):
+    code = "tests.daily"
+    schedule = Schedule(run_at_times=["02:30", "14:00"])
+
+    def do(self) -> str:
+        return "daily"
+
+
+class CronExpressionJob(CronJobBase):
+    code = "tests.cron_expression"
+    schedule = Schedule(cron="*/15 * * * *")
+
+    def do(self) -> str:
+        return "cron"
+
+
+class EveryInvocationJob(CronJobBase):
+    code = "tests.every_invocation"
+    schedule = Schedule(run_every_mins=0)
+
+    def do(self) -> str:
+        return "again"
+
+
+class FailingJob(CronJobBase):
+    code = "tests.failing"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> Any:
+        raise ValueError("boom")
+
+
+class RetryingJob(CronJobBase):
+    code = "tests.retrying"
+    schedule = Schedule(run_every_mins=60, retry_after_failure_mins=5)
+    fail = True
+
+    def do(self) -> str:
+        if RetryingJob.fail:
+            raise RuntimeError("not yet")
+        return "recovered"
+
+
+class ParallelJob(CronJobBase):
+    code = "tests.parallel"
+    schedule = Schedule(run_every_mins=1)
+    ALLOW_PARALLEL_RUNS = True
+
+    def do(self) -> str:
+        return "parallel"
+
+
+class ReturnsJob(CronJobBase):
+    """Returns whatever the test put in ``value``."""
+
+    code = "tests.returns"
+    schedule = Schedule(run_every_mins=1)
+    value: Any = None
+
+    def do(self) -> Any:
+        return ReturnsJob.value
+
+
+class NotAJob:
+    code = "tests.not_a_job"
+
+
+class NoCodeJob(CronJobBase):
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> None:
+        return None

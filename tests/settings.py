@@ -1,0 +1,86 @@
+"""Settings for the test suite.
+
+SQLite by default; ``DATABASE_URL`` (read by dj-database-url) selects
+PostgreSQL or MariaDB/MySQL, and ``REDIS_URL`` the Redis that the cache lock
+tests use (default redis://127.0.0.1:6379/0).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import dj_database_url
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+_database_url = os.environ.get("DATABASE_URL", "")
+if _database_url:
+    _default = dj_database_url.parse(_database_url)
+else:
+    # A file, not :memory:, so that the many processes of the concurrency
+    # tests share one test database.
+    _default = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(tempfile.gettempdir(), "django_cronjobs_tests.sqlite3"),
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
+    }
+if _default["ENGINE"] == "django.db.backends.sqlite3":
+    _default.setdefault("TEST", {})["NAME"] = os.path.join(
+        tempfile.gettempdir(), "django_cronjobs_test.sqlite3"
+    )
+elif "mysql" in _default["ENGINE"]:
+    _default.setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+    _default.setdefault("TEST", {}).update(CHARSET="utf8mb4", COLLATION="utf8mb4_unicode_ci")
+# Child processes of the tests use the test database their parent created.
+if os.environ.get("CRONJOBS_TEST_DATABASE_NAME"):
+    _default["NAME"] = os.environ["CRONJOBS_TEST_DATABASE_NAME"]
+DATABASES = {"default": _default}
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+}
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_cronjobs",
+    "tests",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+CRON_CLASSES = [
+    "tests.jobs.EveryMinuteJob",
+    "tests.jobs.EveryFiveMinutesJob",
+    "tests.jobs.DailyJob",
+]
+CRONJOBS_LOCKFILE_PATH = os.path.join(tempfile.gettempdir(), "django_cronjobs_test_locks")

@@ -1,0 +1,352 @@
+"""runcrons end to end, in one process, with a simulated clock."""
+
+from __future__ import annotations
+
+import subprocess
+from io import StringIO
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_cronjobs.models import CronJobLog, CronJobLock, CronJobState, RunStatus
+from django_cronjobs.runner import Runner
+from tests import jobs
+from tests.conftest import run_crons
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+EVERY_MINUTE = "tests.jobs.EveryMinuteJob"
+
+
+def test_prints_django_cron_lines(clock):
+    out = run_crons()
+    assert out.splitlines() == [
+        "Running Crons",
+        "=" * 40,
+        "[✔] tests.every_minute",
+        "[✔] tests.every_five_minutes",
+        "[ ] tests.daily",
+    ]
+    clock.at(T0 + timedelta(seconds=30))
+    assert "[ ] tests.every_minute" in run_crons()
+
+
+def test_silent_prints_nothing(clock):
+    assert run_crons(silent=True) == ""
+
+
+def test_records_a_run_with_slot_host_and_pid(clock):
+    clock.at(T0 + timedelta(seconds=7))
+    run_crons(EVERY_MINUTE)
+    run = CronJobLog.objects.get()
+    assert run.code == "tests.every_minute"
+    assert run.slot == T0
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.is_success
+    assert run.message == "done"
+    assert run.start_time == T0 + timedelta(seconds=7)
+    assert run.end_time == run.start_time
+    assert run.hostname
+    assert run.pid > 0
+
+
+def test_each_slot_runs_once_per_minute_tick(clock):
+    for minute in range(10):
+        clock.at(T0 + timedelta(minutes=minute, seconds=minute % 9))
+        run_crons()
+        run_crons()  # a second process in the same minute finds nothing due
+    slots = list(
+        CronJobLog.objects.filter(code="tests.every_five_minutes").values_list("slot", flat=True)
+    )
+    assert sorted(slots) == [T0, T0 + timedelta(minutes=5)]
+    assert CronJobLog.objects.filter(code="tests.every_minute").count() == 10
+
+
+def test_codes_and_class_paths_select_jobs(clock):
+    out = run_crons("tests.every_five_minutes", "tests.jobs.CronExpressionJob")
+    assert "[✔] tests.every_five_minutes" in out
+    assert "[✔] tests.cron_expression" in out
+    assert "tests.every_minute" not in out
+
+
+def test_force_runs_outside_the_schedule_without_a_slot(clock):
+    run_crons(EVERY_MINUTE)
+    run_crons(EVERY_MINUTE, force=True)
+    forced = CronJobLog.objects.get(slot__isnull=True)
+    assert forced.is_success
+    # A forced run does not move the schedule.
+    assert CronJobState.objects.get(job_name="tests.every_minute").last_slot == T0
+
+
+def test_dry_run_runs_and_records_nothing(clock):
+    out = run_crons(dry_run=True)
+    assert "[✔] tests.every_minute" in out
+    assert not CronJobLog.objects.exists()
+    assert CronJobState.objects.filter(last_slot__isnull=False).count() == 0
+
+
+def test_every_invocation_runs_at_every_call_and_twice_when_named_twice(clock):
+    name = "tests.jobs.EveryInvocationJob"
+    run_crons(name)
+    run_crons(name, name)
+    assert CronJobLog.objects.filter(code="tests.every_invocation").count() == 3
+
+
+def test_failure_is_recorded_with_traceback_and_next_jobs_still_run(clock):
+    out = run_crons("tests.jobs.FailingJob", EVERY_MINUTE)
+    assert "[✘] tests.failing" in out
+    assert "[✔] tests.every_minute" in out
+    failed = CronJobLog.objects.get(code="tests.failing")
+    assert failed.status == RunStatus.FAILED
+    assert not failed.is_success
+    assert "ValueError: boom" in failed.message
+    assert "Traceback" in failed.message
+
+
+def test_retry_after_failure(clock):
+    name = "tests.jobs.RetryingJob"
+    run_crons(name)
+    clock.at(T0 + timedelta(minutes=4))
+    assert "[ ] tests.retrying" in run_crons(name)
+    jobs.RetryingJob.fail = False
+    clock.at(T0 + timedelta(minutes=5, seconds=3))
+    assert "[✔] tests.retrying" in run_crons(name)
+    assert [run.is_success for run in CronJobLog.objects.order_by("start_time")] == [False, True]
+    clock.at(T0 + timedelta(minutes=64))
+    assert "[ ] tests.retrying" in run_crons(name)
+    clock.at(T0 + timedelta(minutes=65))
+    assert "[✔] tests.retrying" in run_crons(name)
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (None, ""),
+        (42, "42"),
+        ({"rows": 3}, "{'rows': 3}"),
+        (b"bytes \xff", "bytes \ufffd"),
+        ("nul\x00byte", "nulbyte"),
+        ("emoji 🎉 ok", "emoji 🎉 ok"),
+        ("lone \ud800 surrogate", "lone ? surrogate"),
+    ],
+)
+def test_any_return_value_is_stored_as_text(clock, value, stored):
+    jobs.ReturnsJob.value = value
+    run_crons("tests.jobs.ReturnsJob")
+    run = CronJobLog.objects.get()
+    assert run.is_success
+    assert run.message == stored
+
+
+def test_megabytes_of_output_are_truncated_with_a_marker(clock, settings):
+    jobs.ReturnsJob.value = "x" * 3_000_000
+    run_crons("tests.jobs.ReturnsJob")
+    message = CronJobLog.objects.get().message
+    assert len(message) <= settings.CRONJOBS_MESSAGE_MAX_LENGTH if hasattr(
+        settings, "CRONJOBS_MESSAGE_MAX_LENGTH"
+    ) else len(message) <= 100_000
+    assert message.startswith("xxx")
+    assert "characters cut" in message
+
+
+def test_a_broken_str_does_not_lose_the_run(clock):
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    jobs.ReturnsJob.value = Unprintable()
+    run_crons("tests.jobs.ReturnsJob")
+    assert "Unprintable object" in CronJobLog.objects.get().message
+
+
+def test_parallel_runs_skip_the_lock(clock):
+    CronJobState.objects.create(job_name="tests.parallel", locked=True)
+    assert "[✔] tests.parallel" in run_crons("tests.jobs.ParallelJob")
+
+
+def test_a_held_database_lock_blocks_the_job(clock):
+    CronJobLock.objects.create(
+        job_name="tests.every_minute",
+        locked=True,
+        lock_expires_at=T0 + timedelta(hours=1),
+    )
+    out = run_crons(EVERY_MINUTE)
+    assert "[ ] tests.every_minute" in out
+    assert not CronJobLog.objects.exists()
+
+
+def test_an_expired_database_lock_is_taken_over(clock):
+    CronJobLock.objects.create(
+        job_name="tests.every_minute", locked=True, lock_expires_at=T0 - timedelta(seconds=1)
+    )
+    assert "[✔] tests.every_minute" in run_crons(EVERY_MINUTE)
+    state = CronJobLock.objects.get(job_name="tests.every_minute")
+    assert not state.locked
+
+
+def test_the_lock_is_released_after_success_and_failure(clock):
+    run_crons(EVERY_MINUTE, "tests.jobs.FailingJob")
+    assert not CronJobLock.objects.filter(locked=True).exists()
+
+
+def test_remove_successful_cron_logs(clock, settings):
+    settings.CRONJOBS_REMOVE_SUCCESSFUL_LOGS = True
+    for minute in range(3):
+        clock.at(T0 + timedelta(minutes=minute))
+        run_crons(EVERY_MINUTE)
+    assert CronJobLog.objects.count() == 1
+
+
+def test_django_cron_rows_count_as_history(clock):
+    # A row written with django-cron's fields only, 30 seconds ago.
+    CronJobLog.objects.create(
+        code="tests.every_five_minutes",
+        start_time=T0 - timedelta(minutes=2),
+        end_time=T0 - timedelta(minutes=2),
+        is_success=True,
+    )
+    assert CronJobLog.objects.get().status == RunStatus.SUCCEEDED
+    assert "[ ] tests.every_five_minutes" in run_crons("tests.every_five_minutes")
+    clock.at(T0 + timedelta(minutes=3))
+    assert "[✔] tests.every_five_minutes" in run_crons("tests.every_five_minutes")
+
+
+def test_ran_at_time_is_filled_for_run_at_times(clock):
+    clock.at(datetime(2025, 1, 6, 14, 0, 4, tzinfo=UTC))
+    run_crons("tests.jobs.DailyJob")
+    run = CronJobLog.objects.get()
+    assert run.ran_at_time.isoformat() == "14:00:00"
+
+
+def test_runner_is_callable_from_python(clock):
+    lines = []
+    report = Runner(write=lines.append).run(["tests.jobs.FailingJob", EVERY_MINUTE])
+    assert [result.code for result in report.failed] == ["tests.failing"]
+    assert [result.outcome for result in report.results] == ["failed", "succeeded"]
+    assert lines[0] == "Running Crons"
+
+
+class TestQueryCounts:
+    """A tick reads the state of all jobs in a constant number of queries."""
+
+    def settle(self, clock):
+        run_crons()
+        clock.at(T0 + timedelta(seconds=30))
+
+    def test_idle_tick_is_one_query(self, clock):
+        self.settle(clock)
+        with CaptureQueriesContext(connection) as queries:
+            run_crons()
+        assert len(queries) == 1, [q["sql"] for q in queries]
+
+    def test_idle_tick_does_not_grow_with_jobs(self, clock, settings):
+        settings.CRON_CLASSES = [*settings.CRON_CLASSES, *MANY_JOB_PATHS]
+        self.settle(clock)
+        with CaptureQueriesContext(connection) as queries:
+            out = run_crons()
+        assert out.count("[ ]") == len(settings.CRON_CLASSES)
+        assert len(queries) == 1
+
+    def test_idle_tick_does_not_grow_with_the_log(self, clock):
+        self.settle(clock)
+        CronJobLog.objects.bulk_create(
+            CronJobLog(code="tests.every_minute", start_time=T0, end_time=T0, is_success=True)
+            for _ in range(2000)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            run_crons()
+        assert len(queries) == 1
+
+    def test_with_retention_an_idle_tick_is_two_queries(self, clock, settings):
+        settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 7
+        self.settle(clock)
+        with CaptureQueriesContext(connection) as queries:
+            run_crons()
+        assert len(queries) == 2
+
+    def test_a_run_takes_five_statements(self, clock):
+        self.settle(clock)
+        clock.at(T0 + timedelta(minutes=1))
+        with CaptureQueriesContext(connection) as queries:
+            run_crons(EVERY_MINUTE)
+        # Read states, claim, insert the running row, store the outcome,
+        # update the state. (The savepoint only exists inside the test's
+        # transaction.)
+        statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(statements) == 5, statements
+
+
+MANY_JOB_PATHS = [f"tests.many_jobs.Job{i}" for i in range(50)]
+
+
+def test_retention_deletes_old_rows_in_batches_but_keeps_each_jobs_latest(clock, settings):
+    settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 1
+    settings.CRONJOBS_RETENTION_BATCH_SIZE = 7
+    old = T0 - timedelta(days=3)
+    CronJobLog.objects.bulk_create(
+        CronJobLog(code="tests.daily", start_time=old, end_time=old, is_success=True)
+        for _ in range(30)
+    )
+    latest = CronJobLog.objects.create(
+        code="tests.daily", start_time=old, end_time=old, is_success=True
+    )
+    CronJobState.objects.create(job_name="tests.daily", last_run_id=latest.pk)
+    running = CronJobLog.objects.create(
+        code="tests.daily", start_time=old, status=RunStatus.RUNNING
+    )
+    run_crons("tests.daily")
+    assert set(CronJobLog.objects.values_list("pk", flat=True)) == {latest.pk, running.pk}
+
+
+def test_old_django_cron_setting_names_still_work(clock, settings):
+    settings.DJANGO_CRON_DELETE_LOGS_OLDER_THAN = 1
+    old = T0 - timedelta(days=3)
+    CronJobLog.objects.create(code="x", start_time=old, end_time=old, is_success=True)
+    run_crons("tests.daily")
+    assert not CronJobLog.objects.filter(code="x").exists()
+
+
+def test_call_command_does_not_raise_for_a_failed_job(clock):
+    out = run_crons("tests.jobs.FailingJob")
+    assert "[✘] tests.failing" in out
+    call_command("runcrons", "tests.jobs.Missing", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_line_exit_status(tmp_path):
+    def runcrons(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "django", "runcrons", *args],
+            capture_output=True,
+            text=True,
+            env=subprocess_env(),
+            check=False,
+        )
+
+    ok = runcrons(EVERY_MINUTE)
+    assert ok.returncode == 0, ok.stderr
+    failed = runcrons("tests.jobs.FailingJob", EVERY_MINUTE, "--force")
+    assert failed.returncode == 1
+    assert "[✔] tests.every_minute" in failed.stdout
+    broken = runcrons("tests.jobs.Missing", EVERY_MINUTE, "--force")
+    assert broken.returncode == 2
+    assert "ERROR: Make sure these are valid cron class names: tests.jobs.Missing" in broken.stdout
+    assert "[✔] tests.every_minute" in broken.stdout
+    assert "Traceback" not in broken.stderr
+
+
+def subprocess_env():
+    import os
+
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["PYTHONPATH"] = os.getcwd()
+    env["CRONJOBS_TEST_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    return env
