@@ -57,7 +57,9 @@ def check_cron_classes(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             )
         ]
     return [
-        checks.Error(problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id)
+        checks.Error(
+            problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id
+        )
         for entry in load_jobs()
         for problem in entry.problems
     ]

@@ -51,8 +51,7 @@ def ensure_states(
     missing = [code for code in dict.fromkeys(codes) if code not in states]
     if known is None and missing:
         states.update(
-            (state.job_name, state)
-            for state in CronJobState.objects.filter(job_name__in=missing)
+            (state.job_name, state) for state in CronJobState.objects.filter(job_name__in=missing)
         )
         missing = [code for code in missing if code not in states]
     if not missing:
@@ -67,9 +66,9 @@ def ensure_states(
     now = timezone.now()
     new_states = []
     for code in missing:
-        seen = history.get(code, {})
-        last_slot = seen.get("last_slot")
-        if last_slot is None and seen.get("last_success") is not None:
+        seen = history.get(code)
+        last_slot = seen["last_slot"] if seen else None
+        if last_slot is None and seen and seen["last_success"] is not None:
             last_slot = floor_minute(seen["last_success"])
         new_states.append(CronJobState(job_name=code, first_seen=now, last_slot=last_slot))
     CronJobState.objects.bulk_create(new_states, ignore_conflicts=True)

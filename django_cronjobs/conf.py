@@ -28,8 +28,8 @@ class Settings:
     @property
     def CRON_CLASSES(self) -> Sequence[str]:
         """Dotted paths of the job classes runcrons runs when given no names."""
-        value = getattr(django_settings, "CRON_CLASSES", ())
-        return value  # type: ignore[no-any-return]
+        value: Sequence[str] = getattr(django_settings, "CRON_CLASSES", ())
+        return value
 
     @property
     def LOCK_BACKEND(self) -> str | None:

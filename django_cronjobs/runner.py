@@ -117,9 +117,7 @@ class Runner:
                     Problem("django_cronjobs.E014", f"Unknown lock backend: {error}"),
                 )
             return self.report
-        states = claims.ensure_states(
-            [entry.code for entry in runnable], claims.read_states()
-        )
+        states = claims.ensure_states([entry.code for entry in runnable], claims.read_states())
         for entry in runnable:
             self._tick_job(entry, states[entry.code], lock_class)
         if not self.dry_run:
@@ -208,7 +206,9 @@ class Runner:
         self._record(run, token)
         if interrupted:
             raise KeyboardInterrupt
-        if run.is_success and (job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS):
+        if run.is_success and (
+            job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS
+        ):
             delete_older_successes(code, run.pk)
         self.report.results.append(JobResult(code, run.status, run))
 

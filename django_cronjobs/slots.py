@@ -239,4 +239,3 @@ def expand_cron_macro(expression: str) -> str:
 def cron_rule(expression: str) -> CronRule:
     """A parsed cron rule, shared by every job and tick that uses the expression."""
     return CronRule(expression)
-

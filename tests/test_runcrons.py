@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-from io import StringIO
 import sys
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_cronjobs.models import CronJobLog, CronJobLock, CronJobState, RunStatus
+from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
 from tests import jobs
 from tests.conftest import run_crons
@@ -147,9 +147,11 @@ def test_megabytes_of_output_are_truncated_with_a_marker(clock, settings):
     jobs.ReturnsJob.value = "x" * 3_000_000
     run_crons("tests.jobs.ReturnsJob")
     message = CronJobLog.objects.get().message
-    assert len(message) <= settings.CRONJOBS_MESSAGE_MAX_LENGTH if hasattr(
-        settings, "CRONJOBS_MESSAGE_MAX_LENGTH"
-    ) else len(message) <= 100_000
+    assert (
+        len(message) <= settings.CRONJOBS_MESSAGE_MAX_LENGTH
+        if hasattr(settings, "CRONJOBS_MESSAGE_MAX_LENGTH")
+        else len(message) <= 100_000
+    )
     assert message.startswith("xxx")
     assert "characters cut" in message
 
@@ -277,7 +279,9 @@ class TestQueryCounts:
         # Read states, claim, insert the running row, store the outcome,
         # update the state. (The savepoint only exists inside the test's
         # transaction.)
-        statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        statements = [
+            q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+        ]
         assert len(statements) == 5, statements
 
 

@@ -59,9 +59,7 @@ def test_missed_interval_slots_run_once_for_the_latest():
 def test_tolerance_lets_a_slot_start_early():
     schedule = Schedule(run_every_mins=5, run_tolerance_seconds=30)
     assert schedule.due_slot(T0, T0 + timedelta(minutes=4, seconds=29)) is None
-    assert schedule.due_slot(T0, T0 + timedelta(minutes=4, seconds=31)) == T0 + timedelta(
-        minutes=5
-    )
+    assert schedule.due_slot(T0, T0 + timedelta(minutes=4, seconds=31)) == T0 + timedelta(minutes=5)
 
 
 def test_run_at_times_in_the_schedule_timezone():

@@ -37,7 +37,7 @@ def lock_backend_class(name: str | None) -> type[LockBackend] | None:
     backend = import_string(BUILTIN_BACKENDS.get(name, name))
     if not isinstance(backend, type):
         raise ImportError(f"{name!r} is not a class")
-    return backend  # type: ignore[no-any-return]
+    return backend
 
 
 __all__ = ["BUILTIN_BACKENDS", "LockBackend", "lock_backend_class"]

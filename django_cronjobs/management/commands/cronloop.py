@@ -14,7 +14,7 @@ from .runcrons import raise_for_exit_status
 
 class Command(BaseCommand):
     help = "Run cron jobs in a loop."
-    requires_system_checks: list[str] = []  # type: ignore[assignment]
+    requires_system_checks: list[str] = []
 
     from_command_line = False
 

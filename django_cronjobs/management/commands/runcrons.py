@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = "Run the cron jobs that are due (all of CRON_CLASSES, or the ones named)."
     # The runner reports broken jobs itself and keeps running the valid ones;
     # skipping Django's checks also keeps a tick's start-up short.
-    requires_system_checks: list[str] = []  # type: ignore[assignment]
+    requires_system_checks: list[str] = []
 
     from_command_line = False
 

@@ -1,0 +1,52 @@
+"""Misconfigured jobs, one per system check."""
+
+from __future__ import annotations
+
+from django_cronjobs import CronJobBase, Schedule
+
+
+def _job(name: str, code: object, schedule: object) -> type[CronJobBase]:
+    return type(
+        name,
+        (CronJobBase,),
+        {"__module__": __name__, "code": code, "schedule": schedule, "do": lambda self: "ran"},
+    )
+
+
+GoodJob = _job("GoodJob", "broken.good", Schedule(run_every_mins=1))
+SameCodeJob = _job("SameCodeJob", "broken.good", Schedule(run_every_mins=1))
+LongCodeJob = _job("LongCodeJob", "x" * 65, Schedule(run_every_mins=1))
+EmptyCodeJob = _job("EmptyCodeJob", "", Schedule(run_every_mins=1))
+NoScheduleJob = _job("NoScheduleJob", "broken.no_schedule", None)
+BadCronJob = _job("BadCronJob", "broken.bad_cron", Schedule(cron="61 * * * *"))
+SixFieldCronJob = _job("SixFieldCronJob", "broken.six_fields", Schedule(cron="* * * * * *"))
+RebootCronJob = _job("RebootCronJob", "broken.reboot", Schedule(cron="@reboot"))
+NeverCronJob = _job("NeverCronJob", "broken.never", Schedule(cron="0 0 31 2 *"))
+Hour25Job = _job("Hour25Job", "broken.hour25", Schedule(run_at_times=["25:00"]))
+Minute60Job = _job("Minute60Job", "broken.minute60", Schedule(run_at_times=["12:60"]))
+ShortTimeJob = _job("ShortTimeJob", "broken.short_time", Schedule(run_at_times=["7:5"]))
+StringTimesJob = _job("StringTimesJob", "broken.string_times", Schedule(run_at_times="12:00"))
+NothingJob = _job("NothingJob", "broken.nothing", Schedule())
+NegativeJob = _job("NegativeJob", "broken.negative", Schedule(run_every_mins=-5))
+FractionJob = _job("FractionJob", "broken.fraction", Schedule(run_every_mins=1.5))
+NegativeRetryJob = _job(
+    "NegativeRetryJob", "broken.retry", Schedule(run_every_mins=5, retry_after_failure_mins=-1)
+)
+NegativeToleranceJob = _job(
+    "NegativeToleranceJob", "broken.tolerance", Schedule(run_every_mins=5, run_tolerance_seconds=-1)
+)
+WeekdayJob = _job(
+    "WeekdayJob", "broken.weekday", Schedule(run_every_mins=5, run_weekly_on_days=[7])
+)
+MonthdayJob = _job(
+    "MonthdayJob", "broken.monthday", Schedule(run_every_mins=5, run_monthly_on_days=[0])
+)
+ZoneJob = _job("ZoneJob", "broken.zone", Schedule(run_every_mins=5, timezone="Mars/Olympus"))
+
+
+class NoCodeJob(CronJobBase):
+    schedule = Schedule(run_every_mins=1)
+
+
+class NotAJob:
+    code = "broken.not_a_job"

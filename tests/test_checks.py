@@ -1,0 +1,132 @@
+"""Every misconfiguration has a system check id, and runcrons still runs the valid jobs."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+
+from django_cronjobs import checks as cronjobs_checks
+from django_cronjobs.models import CronJobLog
+from tests.conftest import run_crons
+
+GOOD = "tests.broken_jobs.GoodJob"
+
+# (class path, check id, words the message contains)
+BROKEN_ENTRIES = [
+    ("tests.broken_jobs.Missing", "django_cronjobs.E001", "Cannot import"),
+    ("no_such_module.Job", "django_cronjobs.E001", "Cannot import"),
+    ("tests.broken_jobs.NotAJob", "django_cronjobs.E002", "not a subclass of CronJobBase"),
+    ("tests.broken_jobs.NoCodeJob", "django_cronjobs.E003", "has no code"),
+    ("tests.broken_jobs.LongCodeJob", "django_cronjobs.E004", "at most 64"),
+    ("tests.broken_jobs.EmptyCodeJob", "django_cronjobs.E004", "non-empty string"),
+    ("tests.broken_jobs.SameCodeJob", "django_cronjobs.E005", "uses the code"),
+    ("tests.broken_jobs.NoScheduleJob", "django_cronjobs.E006", "must be a Schedule"),
+    ("tests.broken_jobs.BadCronJob", "django_cronjobs.E007", "Invalid cron expression"),
+    ("tests.broken_jobs.SixFieldCronJob", "django_cronjobs.E007", "Invalid cron expression"),
+    ("tests.broken_jobs.RebootCronJob", "django_cronjobs.E007", "Invalid cron expression"),
+    ("tests.broken_jobs.NeverCronJob", "django_cronjobs.E008", "never fires"),
+    ("tests.broken_jobs.Hour25Job", "django_cronjobs.E009", "'25:00'"),
+    ("tests.broken_jobs.Minute60Job", "django_cronjobs.E009", "'12:60'"),
+    ("tests.broken_jobs.ShortTimeJob", "django_cronjobs.E009", "'7:5'"),
+    ("tests.broken_jobs.StringTimesJob", "django_cronjobs.E009", "must be a list"),
+    ("tests.broken_jobs.NothingJob", "django_cronjobs.E010", "nothing to run on"),
+    ("tests.broken_jobs.NegativeJob", "django_cronjobs.E011", "run_every_mins"),
+    ("tests.broken_jobs.FractionJob", "django_cronjobs.E011", "whole number"),
+    ("tests.broken_jobs.NegativeRetryJob", "django_cronjobs.E011", "retry_after_failure_mins"),
+    ("tests.broken_jobs.NegativeToleranceJob", "django_cronjobs.E011", "run_tolerance_seconds"),
+    ("tests.broken_jobs.WeekdayJob", "django_cronjobs.E012", "run_weekly_on_days"),
+    ("tests.broken_jobs.MonthdayJob", "django_cronjobs.E012", "run_monthly_on_days"),
+    ("tests.broken_jobs.ZoneJob", "django_cronjobs.E013", "Mars/Olympus"),
+]
+
+
+@pytest.mark.parametrize(("path", "check_id", "words"), BROKEN_ENTRIES)
+def test_check_reports_the_broken_entry(settings, path, check_id, words):
+    settings.CRON_CLASSES = [GOOD, path]
+    found = [message for message in checks.run_checks() if message.id.startswith("django_cronjobs")]
+    assert [message.id for message in found] == [check_id]
+    assert words in found[0].msg
+    assert found[0].obj == path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "check_id", "words"), BROKEN_ENTRIES)
+def test_runcrons_runs_the_valid_jobs_beside_a_broken_entry(settings, path, check_id, words):
+    settings.CRON_CLASSES = [GOOD, path]
+    out = run_crons()
+    assert "[✔] broken.good" in out
+    assert CronJobLog.objects.filter(code="broken.good").count() == 1
+    assert CronJobLog.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_runcrons_prints_django_cron_messages(settings):
+    settings.CRON_CLASSES = [
+        "tests.broken_jobs.Missing",
+        "tests.broken_jobs.NoCodeJob",
+        "tests.broken_jobs.NotAJob",
+    ]
+    out = run_crons(silent=True)
+    assert "ERROR: Make sure these are valid cron class names: tests.broken_jobs.Missing" in out
+    assert "Cron class 'NoCodeJob' does not have a code attribute" in out
+    assert "The cron_job to be run must be a subclass of CronJobBase" in out
+
+
+def test_a_valid_configuration_has_no_messages(settings):
+    settings.CRON_CLASSES = [GOOD, "tests.jobs.DailyJob", "tests.jobs.CronExpressionJob"]
+    assert [m for m in checks.run_checks() if m.id.startswith("django_cronjobs")] == []
+
+
+@pytest.mark.parametrize("value", ["tests.jobs.DailyJob", [1, 2], 5])
+def test_cron_classes_must_be_a_list_of_paths(settings, value):
+    settings.CRON_CLASSES = value
+    assert [m.id for m in cronjobs_checks.check_cron_classes()] == ["django_cronjobs.E015"]
+
+
+def test_unknown_lock_backend(settings):
+    settings.CRONJOBS_LOCK_BACKEND = "no.such.Lock"
+    assert [m.id for m in cronjobs_checks.check_lock_backend()] == ["django_cronjobs.E014"]
+
+
+@pytest.mark.django_db
+def test_runcrons_fails_closed_on_an_unknown_lock_backend(settings):
+    settings.CRON_CLASSES = [GOOD]
+    settings.CRONJOBS_LOCK_BACKEND = "no.such.Lock"
+    out = run_crons()
+    assert "Unknown lock backend" in out
+    assert not CronJobLog.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("backend", "check_ids"),
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", ["django_cronjobs.W001"]),
+        ("django.core.cache.backends.dummy.DummyCache", ["django_cronjobs.W001"]),
+        ("django.core.cache.backends.redis.RedisCache", []),
+    ],
+)
+def test_cache_lock_on_an_unsuitable_cache(settings, backend, check_ids):
+    settings.CRONJOBS_LOCK_BACKEND = "cache"
+    settings.CACHES = {"default": {"BACKEND": backend}}
+    assert [m.id for m in cronjobs_checks.check_lock_backend()] == check_ids
+
+
+def test_cache_lock_on_a_missing_cache(settings):
+    settings.DJANGO_CRON_LOCK_BACKEND = "django_cron.backends.lock.cache.CacheLock"
+    settings.CRONJOBS_CACHE = "nowhere"
+    assert [m.id for m in cronjobs_checks.check_lock_backend()] == ["django_cronjobs.E016"]
+
+
+def test_every_check_id_is_documented_and_tested():
+    documented = {
+        line.split()[0]
+        for line in cronjobs_checks.__doc__.splitlines()
+        if "django_cronjobs." in line
+    }
+    tested = {check_id for _, check_id, _ in BROKEN_ENTRIES} | {
+        "django_cronjobs.E014",
+        "django_cronjobs.E015",
+        "django_cronjobs.E016",
+        "django_cronjobs.W001",
+    }
+    assert documented == tested

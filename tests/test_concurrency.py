@@ -1,0 +1,131 @@
+"""Many runcrons processes over the same simulated minutes, on one database.
+
+Each process plays a host whose cron fires every minute, 0-10 s late (a
+different lateness per process and minute); all of them start each minute
+together. Every slot must run exactly once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import traceback
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connections
+
+from django_cronjobs import CronJobBase, Schedule
+from django_cronjobs.models import CronJobLog
+from django_cronjobs.runner import Runner
+
+pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+PROCESSES = int(os.environ.get("CRONJOBS_CONCURRENCY_PROCESSES", "8"))
+TICKS = int(os.environ.get("CRONJOBS_CONCURRENCY_TICKS", "30"))
+
+
+class BusyJob(CronJobBase):
+    """Takes a little time, so that processes overlap inside a tick."""
+
+    def do(self) -> str:
+        import time
+
+        time.sleep(0.005)
+        return f"pid {os.getpid()}"
+
+
+class ConcurrentEveryMinute(BusyJob):
+    code = "concurrent.every_minute"
+    schedule = Schedule(run_every_mins=1)
+
+
+class ConcurrentEveryFive(BusyJob):
+    code = "concurrent.every_five"
+    schedule = Schedule(run_every_mins=5)
+
+
+class ConcurrentFixedTimes(BusyJob):
+    code = "concurrent.fixed_times"
+    schedule = Schedule(run_at_times=["00:07", "00:23"], timezone="UTC")
+
+
+class ConcurrentCron(BusyJob):
+    code = "concurrent.cron"
+    schedule = Schedule(cron="*/3 * * * *", timezone="UTC")
+
+
+JOBS = [
+    "tests.test_concurrency.ConcurrentEveryMinute",
+    "tests.test_concurrency.ConcurrentEveryFive",
+    "tests.test_concurrency.ConcurrentFixedTimes",
+    "tests.test_concurrency.ConcurrentCron",
+]
+
+
+def expected_slots(ticks: int) -> dict[str, list[datetime]]:
+    minutes = [T0 + timedelta(minutes=m) for m in range(ticks)]
+    return {
+        "concurrent.every_minute": minutes,
+        "concurrent.every_five": [m for m in minutes if m.minute % 5 == 0],
+        "concurrent.fixed_times": [m for m in minutes if m.minute in (7, 23)],
+        "concurrent.cron": [m for m in minutes if m.minute % 3 == 0],
+    }
+
+
+def host(number: int, barrier, ticks: int) -> None:
+    """One simulated host: a runcrons per minute, late by 0-10 s."""
+    connections.close_all()
+    lateness = random.Random(number)
+    try:
+        for minute in range(ticks):
+            barrier.wait(timeout=120)
+            moment = T0 + timedelta(minutes=minute, seconds=lateness.uniform(0, 10))
+            with time_machine.travel(moment, tick=False):
+                report = Runner(silent=True).run(JOBS)
+            assert not report.failed, report.results
+            assert not report.broken, report.results
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    connections.close_all()
+    os._exit(0)
+
+
+def run_hosts(processes: int, ticks: int) -> None:
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(processes)
+    children = [
+        context.Process(target=host, args=(number, barrier, ticks)) for number in range(processes)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=600)
+    assert [child.exitcode for child in children] == [0] * processes
+
+
+def assert_each_slot_ran_once(ticks: int) -> None:
+    for code, slots in expected_slots(ticks).items():
+        ran = list(CronJobLog.objects.filter(code=code).values_list("slot", flat=True))
+        duplicates = [slot for slot, count in Counter(ran).items() if count > 1]
+        assert duplicates == [], code
+        assert sorted(ran) == slots, code
+        assert CronJobLog.objects.filter(code=code, is_success=False).count() == 0
+
+
+@pytest.mark.parametrize("backend", ["database", "cache", "file", None])
+def test_every_slot_runs_exactly_once_across_processes(settings, tmp_path, backend, request):
+    if backend == "cache":
+        request.getfixturevalue("redis_cache")
+    settings.CRONJOBS_LOCK_BACKEND = backend
+    settings.CRONJOBS_LOCKFILE_PATH = str(tmp_path)
+    run_hosts(PROCESSES, TICKS)
+    assert_each_slot_ran_once(TICKS)
+    hosts = set(CronJobLog.objects.values_list("pid", flat=True))
+    assert len(hosts) > 1, "one process did all the work: the test proves nothing"

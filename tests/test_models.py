@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError
+
+from django_cronjobs import claims
+from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models():
+    call_command("makemigrations", "django_cronjobs", "--check", "--dry-run", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_a_row_with_django_cron_fields_only_is_valid():
+    run = CronJobLog.objects.create(code="old", start_time=T0, end_time=T0, is_success=False)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert str(run) == "old (Fail)"
+    assert run.duration.total_seconds() == 0
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_run_of_a_slot():
+    CronJobLog.objects.create(code="job", start_time=T0, slot=T0)
+    with pytest.raises(IntegrityError):
+        CronJobLog.objects.create(code="job", start_time=T0, slot=T0)
+
+
+@pytest.mark.django_db
+def test_start_run_reports_a_slot_that_already_ran():
+    assert claims.start_run("job", T0, None) is not None
+    assert claims.start_run("job", T0, None) is None
+    # Unscheduled runs have no slot and never collide.
+    assert claims.start_run("job", None, None) is not None
+    assert claims.start_run("job", None, None) is not None
+
+
+@pytest.mark.django_db
+def test_django_cron_lock_name_and_fields():
+    assert CronJobLock is CronJobState
+    lock = CronJobLock.objects.create(job_name="x", locked=True)
+    assert CronJobLock.objects.filter(locked=True).get() == lock
+
+
+@pytest.mark.django_db
+def test_claim_is_a_compare_and_set_on_the_slot():
+    claims.ensure_states(["job"])
+    assert claims.claim("job", T0, None)
+    assert not claims.claim("job", T0, None)
+    # An older slot is never run after a newer one.
+    assert not claims.claim("job", T0 - timedelta(days=1), None)
+    assert claims.claim("job", T0.replace(minute=1), None)
