@@ -151,7 +151,7 @@ class Runner:
         if lock_class is not None and not job_class.ALLOW_PARALLEL_RUNS:
             lock = lock_class(job_class, self.silent)
         try:
-            if lock is not None and not lock.guards_in_claim and not lock.lock():
+            if lock is not None and not _guards_in_claim(lock) and not lock.lock():
                 self._locked(code, lock)
                 return
         except LockBackendUnavailable as error:
@@ -161,7 +161,7 @@ class Runner:
         try:
             self._claim_and_run(job_class, code, slot, state, lock)
         finally:
-            if lock is not None and not lock.guards_in_claim:
+            if lock is not None and not _guards_in_claim(lock):
                 lock.release()
 
     def _due_slot(self, job_class: type[CronJobBase], state: CronJobState) -> datetime | None:
@@ -185,7 +185,7 @@ class Runner:
         state: CronJobState,
         lock: LockBackend | None,
     ) -> None:
-        database_lock = lock if lock is not None and lock.guards_in_claim else None
+        database_lock = lock if lock is not None and _guards_in_claim(lock) else None
         if not claims.claim(code, slot, database_lock):
             if database_lock is not None and state.locked and slot is None:
                 self._locked(code, database_lock)
@@ -257,3 +257,8 @@ class Runner:
             close_old_connections()
         run.message = as_ascii(run.message)
         claims.finish_run(run, token)
+
+
+def _guards_in_claim(lock: LockBackend) -> bool:
+    # A custom backend written for django-cron lacks the flag.
+    return bool(getattr(lock, "guards_in_claim", False))

@@ -6,6 +6,7 @@ import multiprocessing
 
 import pytest
 
+from django_cronjobs.backends.lock.base import DjangoCronJobLock
 from django_cronjobs.locks import BUILTIN_BACKENDS, lock_backend_class
 from django_cronjobs.locks.cache import CacheLock
 from django_cronjobs.locks.database import DatabaseLock
@@ -150,3 +151,35 @@ class RefusingLock(FileLock):
 
     def release(self) -> None:
         raise AssertionError("release() of a lock never taken")
+
+
+@pytest.mark.django_db
+def test_a_backend_written_for_django_cron(clock, settings):
+    settings.CRONJOBS_LOCK_BACKEND = "tests.test_locks.MemoryLock"
+    MemoryLock.held.clear()
+    assert "[✔] tests.every_minute" in run_crons("tests.jobs.EveryMinuteJob")
+    assert MemoryLock.calls == [
+        "lock tests.jobs.EveryMinuteJob",
+        "release tests.jobs.EveryMinuteJob",
+    ]
+    MemoryLock.held.add("tests.jobs.EveryFiveMinutesJob")
+    out = run_crons("tests.jobs.EveryFiveMinutesJob")
+    assert "tests.jobs.EveryFiveMinutesJob: lock found. Will try later." in out
+
+
+class MemoryLock(DjangoCronJobLock):
+    """A custom lock as django-cron's documentation shows them."""
+
+    held: set[str] = set()
+    calls: list[str] = []
+
+    def lock(self):
+        MemoryLock.calls.append(f"lock {self.job_name}")
+        if self.job_name in self.held:
+            return False
+        self.held.add(self.job_name)
+        return True
+
+    def release(self):
+        MemoryLock.calls.append(f"release {self.job_name}")
+        self.held.discard(self.job_name)

@@ -1,0 +1,1 @@
+"""django-cron's module layout, kept so that renaming the import name is enough."""
