@@ -7,6 +7,7 @@ from django.core import checks
 
 from django_cronjobs import checks as cronjobs_checks
 from django_cronjobs.models import CronJobLog
+from django_cronjobs.runner import Runner
 from tests.conftest import run_crons
 
 GOOD = "tests.broken_jobs.GoodJob"
@@ -57,6 +58,10 @@ def test_runcrons_runs_the_valid_jobs_beside_a_broken_entry(settings, path, chec
     assert "[✔] broken.good" in out
     assert CronJobLog.objects.filter(code="broken.good").count() == 1
     assert CronJobLog.objects.count() == 1
+    # The broken entry makes the command line's exit status 2.
+    report = Runner(force=True).run()
+    assert [result.outcome for result in report.results] == ["broken", "succeeded"]
+    assert words in report.broken[0].detail
 
 
 @pytest.mark.django_db

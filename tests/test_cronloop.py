@@ -1,0 +1,49 @@
+"""cronloop: runcrons in a loop, passing its options through."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from django_cronjobs.models import CronJobLog
+
+pytestmark = pytest.mark.django_db
+
+JOB = "tests.jobs.EveryMinuteJob"
+
+
+def loop(**options: object) -> str:
+    out = StringIO()
+    call_command("cronloop", sleep=0, repeat=3, cron_classes=[JOB], stdout=out, **options)
+    return out.getvalue()
+
+
+def test_repeats_runcrons(clock):
+    out = loop()
+    assert out.count("Running Crons") == 3
+    # Same simulated minute: the slot runs once.
+    assert CronJobLog.objects.count() == 1
+
+
+def test_passes_force_through(clock):
+    loop(force=True)
+    assert CronJobLog.objects.filter(slot__isnull=True).count() == 3
+
+
+def test_passes_dry_run_through(clock):
+    assert "[✔] tests.every_minute" in loop(dry_run=True)
+    assert not CronJobLog.objects.exists()
+
+
+def test_passes_silent_through(clock):
+    assert loop(silent=True) == ""
+    assert CronJobLog.objects.count() == 1
+
+
+def test_sleeps_between_runs(clock, monkeypatch):
+    naps: list[float] = []
+    monkeypatch.setattr("time.sleep", naps.append)
+    call_command("cronloop", sleep=42, repeat=3, cron_classes=[JOB], stdout=StringIO())
+    assert naps == [42, 42]
