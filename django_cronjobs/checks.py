@@ -19,6 +19,7 @@ django_cronjobs.E013   unknown time zone
 django_cronjobs.E014   unknown lock backend
 django_cronjobs.E015   CRON_CLASSES is not a list of dotted paths
 django_cronjobs.E016   the cache lock names an unknown cache
+django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_seconds
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 =====================  ===============================================
 """

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from .conf import conf
 from .models import CronJobLog, CronJobState, RunStatus
 from .wallclock import floor_minute
 
@@ -76,15 +77,20 @@ def ensure_states(
     return states
 
 
-def claim(code: str, slot: datetime | None, lock: LockBackend | None) -> bool:
+def claim(
+    code: str, slot: datetime | None, lock: LockBackend | None, *, running: bool = True
+) -> bool:
     """Claim the run of ``code`` for ``slot`` (None: an unscheduled run).
 
     With a ``guards_in_claim`` lock, also take the job's overlap lock, unless a
-    live run holds it. True when this process may run the job.
+    run whose lease has not run out holds it. ``running=False`` claims a slot
+    that will not run (it was missed). True when this process has the slot.
     """
     now = timezone.now()
     rows = CronJobState.objects.filter(job_name=code)
-    changes: dict[str, object] = {"last_status": RunStatus.RUNNING, "last_started_at": now}
+    changes: dict[str, object] = {}
+    if running:
+        changes.update(last_status=RunStatus.RUNNING, last_started_at=now)
     if slot is not None:
         rows = rows.filter(Q(last_slot__isnull=True) | Q(last_slot__lt=slot))
         changes["last_slot"] = slot
@@ -94,7 +100,7 @@ def claim(code: str, slot: datetime | None, lock: LockBackend | None) -> bool:
             locked=True,
             lock_token=lock.token,  # type: ignore[attr-defined]
             locked_at=now,
-            lock_expires_at=now + timedelta(seconds=lock.timeout),
+            lock_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
             locked_by_host=hostname(),
             locked_by_pid=os.getpid(),
         )
@@ -103,9 +109,11 @@ def claim(code: str, slot: datetime | None, lock: LockBackend | None) -> bool:
 
 def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> CronJobLog | None:
     """Record the run as running; None if the slot already has a run."""
+    now = timezone.now()
     run = CronJobLog(
         code=code,
-        start_time=timezone.now(),
+        start_time=now,
+        lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
         status=RunStatus.RUNNING,
         slot=slot,
         ran_at_time=ran_at_time,
@@ -126,7 +134,8 @@ def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> Cro
 def finish_run(run: CronJobLog, lock_token: str | None) -> None:
     """Store the run's outcome and the job's last status; drop our database lock."""
     run.end_time = timezone.now()
-    run.save(update_fields=["status", "is_success", "end_time", "message"])
+    run.lease_expires_at = None
+    run.save(update_fields=["status", "is_success", "end_time", "message", "lease_expires_at"])
     changes: dict[str, object] = {
         "last_run_id": run.pk,
         "last_status": run.status,
@@ -138,6 +147,38 @@ def finish_run(run: CronJobLog, lock_token: str | None) -> None:
     ):
         return
     rows.update(**changes)
+
+
+def renew_lease(run: CronJobLog, lock_token: str | None) -> None:
+    """The heartbeat: push the run's lease (and its database lock) forward."""
+    expires = timezone.now() + timedelta(seconds=conf.LEASE_SECONDS)
+    CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(lease_expires_at=expires)
+    if lock_token:
+        CronJobState.objects.filter(job_name=run.code, lock_token=lock_token).update(
+            lock_expires_at=expires
+        )
+
+
+def record_missed(code: str, slots: list[datetime], more: bool, reason: str) -> None:
+    """Record slots that were not run, so that none disappears silently."""
+    now = timezone.now()
+    rows = [
+        CronJobLog(
+            code=code,
+            start_time=now,
+            end_time=now,
+            status=RunStatus.MISSED,
+            is_success=False,
+            slot=slot,
+            message=reason,
+            hostname=hostname(),
+            pid=os.getpid(),
+        )
+        for slot in slots
+    ]
+    if rows and more:
+        rows[0].message += "\nEarlier slots were missed too; only the latest ones are listed."
+    CronJobLog.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def release_lock(code: str, token: str) -> None:

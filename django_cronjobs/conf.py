@@ -41,8 +41,20 @@ class Settings:
 
     @property
     def LOCK_TIME(self) -> int:
-        """Seconds after which a lock whose holder never released it expires."""
+        """Lock timeout (seconds) handed to custom lock backends as ``self.timeout``.
+
+        The built-in backends expire a lock with the run's lease instead.
+        """
         return _setting("CRONJOBS_LOCK_TIME", "DJANGO_CRON_LOCK_TIME", 24 * 60 * 60)  # type: ignore[no-any-return]
+
+    @property
+    def LEASE_SECONDS(self) -> float:
+        """How long a run stays claimed without a heartbeat (renewed every quarter).
+
+        A run whose process died is taken for abandoned once its lease ran out
+        (at once on its own host, where its pid is seen to be gone).
+        """
+        return _setting("CRONJOBS_LEASE_SECONDS", None, 120)  # type: ignore[no-any-return]
 
     @property
     def CACHE(self) -> str:

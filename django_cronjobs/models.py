@@ -13,6 +13,19 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
     FAILED = "failed", _("failed")
+    TIMED_OUT = "timed_out", _("timed out")
+    INTERRUPTED = "interrupted", _("interrupted")
+    ABANDONED = "abandoned", _("abandoned")
+    MISSED = "missed", _("missed")
+
+
+# A run with one of these outcomes counts as a failure for retries and alerts.
+UNSUCCESSFUL = (
+    RunStatus.FAILED,
+    RunStatus.TIMED_OUT,
+    RunStatus.INTERRUPTED,
+    RunStatus.ABANDONED,
+)
 
 
 class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
@@ -26,7 +39,9 @@ class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
         return self.filter(is_success=True)
 
     def failed(self) -> CronJobLogQuerySet:
-        return self.filter(is_success=False).exclude(status=RunStatus.RUNNING)
+        return self.filter(is_success=False).exclude(
+            status__in=[RunStatus.RUNNING, RunStatus.MISSED]
+        )
 
     def finished_before(self, moment: Any) -> CronJobLogQuerySet:
         return self.filter(end_time__lt=moment)
@@ -64,6 +79,12 @@ class CronJobLog(models.Model):
     )
     hostname = models.CharField(_("host"), max_length=255, blank=True, default="")
     pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        _("lease expires at"),
+        null=True,
+        blank=True,
+        help_text=_("A running run whose heartbeat stops past this moment is abandoned."),
+    )
 
     objects = CronJobLogQuerySet.as_manager()
 
@@ -77,6 +98,9 @@ class CronJobLog(models.Model):
         indexes = [
             # Log retention deletes by end_time.
             models.Index(fields=["end_time"], name="cronjobs_log_end_time"),
+            # Crash recovery looks at the running runs only. (Not a partial
+            # index: MySQL has none.)
+            models.Index(fields=["status", "lease_expires_at"], name="cronjobs_log_status_lease"),
         ]
 
     def __str__(self) -> str:

@@ -8,22 +8,24 @@ the outcome is in the returned :class:`TickReport` and in CronJobLog.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from . import claims
 from .base import CronJobBase, JobEntry, Problem, load_jobs
 from .conf import conf
 from .exceptions import LockBackendUnavailable
+from .execution import Execution
+from .interruption import Interrupted, terminate_on_sigterm
 from .locks import LockBackend, lock_backend_class
-from .log_text import as_ascii, as_log_text
-from .models import CronJobLog, CronJobState, RunStatus
-from .retention import delete_old_logs, delete_older_successes
+from .models import UNSUCCESSFUL, CronJobLog, CronJobState, RunStatus
+from .recovery import abandon_dead_runs
+from .retention import delete_old_logs
+from .schedules import SlotPlan
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -34,10 +36,15 @@ HEADER = ("Running Crons", "=" * 40)
 
 @dataclass
 class JobResult:
-    """What one tick did with one job."""
+    """What one tick did with one job.
+
+    ``outcome`` is a run status (``succeeded``, ``failed``, ``interrupted``...)
+    when the job ran, else ``not_due``, ``locked``, ``missed``, ``would_run``
+    (dry run) or ``broken``.
+    """
 
     code: str
-    outcome: str  # "succeeded", "failed", "not_due", "locked", "would_run", "broken"
+    outcome: str
     run: CronJobLog | None = None
     detail: str = ""
 
@@ -47,13 +54,15 @@ class TickReport:
     """Everything one tick did, job by job."""
 
     results: list[JobResult] = field(default_factory=list)
+    interrupted: BaseException | None = None
 
     def with_outcome(self, *outcomes: str) -> list[JobResult]:
         return [result for result in self.results if result.outcome in outcomes]
 
     @property
     def failed(self) -> list[JobResult]:
-        return self.with_outcome("failed")
+        """Runs that did not succeed, and jobs a lock backend failure kept from running."""
+        return self.with_outcome(*UNSUCCESSFUL, "lock_backend_failed")
 
     @property
     def broken(self) -> list[JobResult]:
@@ -61,7 +70,7 @@ class TickReport:
 
     @property
     def ran(self) -> list[JobResult]:
-        return self.with_outcome("succeeded", "failed")
+        return [result for result in self.results if result.run is not None]
 
 
 class Runner:
@@ -70,7 +79,8 @@ class Runner:
     ``force`` runs every job now, outside its schedule (the run has no slot);
     ``dry_run`` reports what is due without running or recording anything;
     ``write`` receives each line runcrons prints, ``silent`` keeps all but the
-    error lines back.
+    error lines back. ``handle_signals`` turns SIGTERM into an interruption
+    (for the command line; SIGINT always interrupts).
     """
 
     def __init__(
@@ -80,10 +90,12 @@ class Runner:
         dry_run: bool = False,
         silent: bool = False,
         write: Callable[[str], None] | None = None,
+        handle_signals: bool = False,
     ) -> None:
         self.force = force
         self.dry_run = dry_run
         self.silent = silent
+        self.handle_signals = handle_signals
         self._write = write or (lambda line: None)
         self.report = TickReport()
 
@@ -92,11 +104,26 @@ class Runner:
             self._write(line)
 
     def shout(self, line: str) -> None:
-        """Print even when silent: broken configuration must reach cron mail."""
+        """Print even when silent: what is broken must reach cron mail."""
         self._write(line)
 
     def run(self, names: Sequence[str] | None = None) -> TickReport:
         self.report = TickReport()
+        if self.handle_signals:
+            with terminate_on_sigterm():
+                self._run_interruptibly(names)
+        else:
+            self._run_interruptibly(names)
+        return self.report
+
+    def _run_interruptibly(self, names: Sequence[str] | None) -> None:
+        try:
+            self._tick(names)
+        except (KeyboardInterrupt, Interrupted) as error:
+            self.report.interrupted = error
+            self.shout(f"Interrupted ({error!r}): the running job was recorded as interrupted.")
+
+    def _tick(self, names: Sequence[str] | None) -> None:
         for line in HEADER:
             self.say(line)
         entries = load_jobs(names)
@@ -105,7 +132,7 @@ class Runner:
                 self._broken(entry.code, problem)
         runnable = [entry for entry in entries if entry.runnable]
         if not runnable:
-            return self.report
+            return
         try:
             lock_class = lock_backend_class(conf.LOCK_BACKEND)
         except (ImportError, AttributeError) as error:
@@ -113,18 +140,26 @@ class Runner:
             # a job twice at once: fail closed.
             for entry in runnable:
                 self._broken(
-                    entry.code,
-                    Problem("django_cronjobs.E014", f"Unknown lock backend: {error}"),
+                    entry.code, Problem("django_cronjobs.E014", f"Unknown lock backend: {error}")
                 )
-            return self.report
+            return
         states = claims.ensure_states([entry.code for entry in runnable], claims.read_states())
+        if not self.dry_run and self._may_have_dead_runs(runnable, states):
+            for run in abandon_dead_runs():
+                self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
         for entry in runnable:
             self._tick_job(entry, states[entry.code], lock_class)
         if not self.dry_run:
             delete_old_logs()
             if not connection.in_atomic_block:
                 close_old_connections()
-        return self.report
+
+    @staticmethod
+    def _may_have_dead_runs(entries: list[JobEntry], states: dict[str, CronJobState]) -> bool:
+        # Only then is the log read: an idle tick stays one query.
+        return any(state.last_status == RunStatus.RUNNING for state in states.values()) or any(
+            entry.job_class is not None and entry.job_class.ALLOW_PARALLEL_RUNS for entry in entries
+        )
 
     # -- one job --------------------------------------------------------------
 
@@ -132,131 +167,111 @@ class Runner:
         self.shout(problem.console or f"[{BALLOT_X}] {code}: {problem.message}")
         self.report.results.append(JobResult(code, "broken", detail=problem.message))
 
+    def _plan(self, job_class: type[CronJobBase], state: CronJobState) -> SlotPlan:
+        schedule = job_class.schedule
+        if self.force or schedule.every_invocation:
+            return SlotPlan(run=[])  # one unscheduled run, see _tick_job
+        failed_at = state.last_started_at if state.last_status in UNSUCCESSFUL else None
+        return schedule.plan(
+            state.last_slot, timezone.now(), first_seen=state.first_seen, failed_at=failed_at
+        )
+
     def _tick_job(
         self, entry: JobEntry, state: CronJobState, lock_class: type[LockBackend] | None
     ) -> None:
         job_class = entry.job_class
         assert job_class is not None
         code = entry.code
-        slot = self._due_slot(job_class, state)
-        if slot is None and not (self.force or job_class.schedule.every_invocation):
-            self.say(f"[ ] {code}")
-            self.report.results.append(JobResult(code, "not_due"))
-            return
+        unscheduled = self.force or job_class.schedule.every_invocation
+        plan = self._plan(job_class, state)
+        slots: list[datetime | None] = [None] if unscheduled else list(plan.run)
         if self.dry_run:
-            self.say(f"[{CHECK_MARK}] {code}")
-            self.report.results.append(JobResult(code, "would_run"))
+            self.say(f"[{CHECK_MARK}] {code}" if slots else f"[ ] {code}")
+            self.report.results.append(JobResult(code, "would_run" if slots else "not_due"))
             return
+        if plan.missed and not plan.run:
+            self._record_missed(code, plan)
+        if not slots:
+            self.say(f"[ ] {code}")
+            self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
+            return
+        for index, slot in enumerate(slots):
+            missed = plan if index == 0 and plan.missed else None
+            if not self._run_slot(job_class, slot, state, lock_class, missed):
+                break
+
+    def _record_missed(self, code: str, plan: SlotPlan) -> None:
+        """Slots missed with none to run: claim the latest so one process records them."""
+        if claims.claim(code, plan.missed[-1], None, running=False):
+            self._write_missed(code, plan)
+
+    def _write_missed(self, code: str, plan: SlotPlan) -> None:
+        claims.record_missed(
+            code,
+            plan.missed,
+            plan.more_missed,
+            "Missed: runcrons did not run this slot in time.",
+        )
+        logger.warning("Cron job %s missed %d slot(s)", code, len(plan.missed))
+
+    def _run_slot(
+        self,
+        job_class: type[CronJobBase],
+        slot: datetime | None,
+        state: CronJobState,
+        lock_class: type[LockBackend] | None,
+        missed: SlotPlan | None,
+    ) -> bool:
+        """Claim and run one slot; False when the job cannot run now."""
+        code = job_class.code
         lock = None
         if lock_class is not None and not job_class.ALLOW_PARALLEL_RUNS:
             lock = lock_class(job_class, self.silent)
+        database_lock = lock is not None and _guards_in_claim(lock)
         try:
-            if lock is not None and not _guards_in_claim(lock) and not lock.lock():
+            if lock is not None and not database_lock and not lock.lock():
                 self._locked(code, lock)
-                return
+                return False
         except LockBackendUnavailable as error:
+            # Fail closed: without its lock the job could run twice at once.
             self.shout(f"[{BALLOT_X}] {code}: {error}")
-            self.report.results.append(JobResult(code, "failed", detail=str(error)))
-            return
+            self.report.results.append(JobResult(code, "lock_backend_failed", detail=str(error)))
+            return False
         try:
-            self._claim_and_run(job_class, code, slot, state, lock)
+            execution = Execution(job_class, slot, lock, database_lock)
+            if not claims.claim(code, slot, lock if database_lock else None):
+                if lock is not None and database_lock and state.locked and slot is None:
+                    self._locked(code, lock)
+                else:
+                    self.say(f"[ ] {code}")
+                    self.report.results.append(JobResult(code, "not_due"))
+                return False
+            try:
+                if missed is not None:
+                    self._write_missed(code, missed)
+                run = execution.start()
+            except BaseException:
+                if execution.lock_token:
+                    claims.release_lock(code, execution.lock_token)
+                raise
+            if run is None:
+                self.say(f"[ ] {code}")
+                self.report.results.append(JobResult(code, "not_due"))
+                return False
+            try:
+                execution.run(run)
+            finally:
+                mark = CHECK_MARK if run.is_success else BALLOT_X
+                self.say(f"[{mark}] {code}")
+                self.report.results.append(JobResult(code, run.status, run))
+            return True
         finally:
-            if lock is not None and not _guards_in_claim(lock):
+            if lock is not None and not database_lock:
                 lock.release()
-
-    def _due_slot(self, job_class: type[CronJobBase], state: CronJobState) -> datetime | None:
-        schedule = job_class.schedule
-        if self.force or schedule.every_invocation:
-            return None
-        failed_at = state.last_started_at if state.last_status == RunStatus.FAILED else None
-        return schedule.due_slot(
-            state.last_slot, timezone.now(), first_seen=state.first_seen, failed_at=failed_at
-        )
 
     def _locked(self, code: str, lock: LockBackend) -> None:
         self.say(lock.lock_failed_message())
         self.report.results.append(JobResult(code, "locked"))
-
-    def _claim_and_run(
-        self,
-        job_class: type[CronJobBase],
-        code: str,
-        slot: datetime | None,
-        state: CronJobState,
-        lock: LockBackend | None,
-    ) -> None:
-        database_lock = lock if lock is not None and _guards_in_claim(lock) else None
-        if not claims.claim(code, slot, database_lock):
-            if database_lock is not None and state.locked and slot is None:
-                self._locked(code, database_lock)
-            else:
-                self.say(f"[ ] {code}")
-                self.report.results.append(JobResult(code, "not_due"))
-            return
-        token: str | None = getattr(database_lock, "token", None)
-        run = claims.start_run(code, slot, self._ran_at_time(job_class, slot))
-        if run is None:
-            # The state said the slot was free but the log has a run for it.
-            if token:
-                claims.release_lock(code, token)
-            self.say(f"[ ] {code}")
-            self.report.results.append(JobResult(code, "not_due"))
-            return
-        interrupted = self._execute(job_class, run)
-        self._record(run, token)
-        if interrupted:
-            raise KeyboardInterrupt
-        if run.is_success and (
-            job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS
-        ):
-            delete_older_successes(code, run.pk)
-        self.report.results.append(JobResult(code, run.status, run))
-
-    @staticmethod
-    def _ran_at_time(job_class: type[CronJobBase], slot: datetime | None) -> time | None:
-        schedule = job_class.schedule
-        if slot is None or not schedule.run_at_times:
-            return None
-        local = slot.astimezone(schedule.zone)
-        return local.time() if f"{local:%H:%M}" in schedule.run_at_times else None
-
-    def _execute(self, job_class: type[CronJobBase], run: CronJobLog) -> bool:
-        """Run ``do()`` and put its outcome on ``run``; True if interrupted."""
-        limit = conf.MESSAGE_MAX_LENGTH
-        logger.info("Running cron job %s (slot %s)", run.code, run.slot)
-        try:
-            result = job_class().do()
-        except KeyboardInterrupt:
-            run.status, run.is_success = RunStatus.FAILED, False
-            run.message = as_log_text("Interrupted:\n" + traceback.format_exc(), limit)
-            self.say(f"[{BALLOT_X}] {run.code}")
-            return True
-        except (Exception, SystemExit):
-            run.status, run.is_success = RunStatus.FAILED, False
-            run.message = as_log_text(traceback.format_exc(), limit)
-            self.say(f"[{BALLOT_X}] {run.code}")
-            logger.warning("Cron job %s failed", run.code)
-            if conf.OUTPUT_ERRORS:
-                logger.error("%s cronjob error:\n%s", run.code, run.message)
-        else:
-            run.status, run.is_success = RunStatus.SUCCEEDED, True
-            run.message = as_log_text(result, limit)
-            self.say(f"[{CHECK_MARK}] {run.code}")
-            logger.info("Cron job %s succeeded", run.code)
-        return False
-
-    @staticmethod
-    def _record(run: CronJobLog, token: str | None) -> None:
-        """Store the outcome; a message the database refuses is stored escaped."""
-        try:
-            claims.finish_run(run, token)
-            return
-        except DatabaseError as error:
-            logger.warning("Storing the message of %s failed (%s); escaping it", run.code, error)
-        if not connection.in_atomic_block:
-            close_old_connections()
-        run.message = as_ascii(run.message)
-        claims.finish_run(run, token)
 
 
 def _guards_in_claim(lock: LockBackend) -> bool:

@@ -11,11 +11,12 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+from django.db import models
 from django.utils import timezone as django_timezone
 
 from .slots import (
@@ -29,6 +30,30 @@ from .slots import (
 from .wallclock import MINUTE, floor_minute
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+# At most this many missed slots of one catch-up are recorded one by one.
+MISSED_RECORD_LIMIT = 100
+# "skip" runs a slot only in its own minute.
+SKIP_DEADLINE_SECONDS = 59
+
+
+class MissedSlots(models.TextChoices):
+    LATEST = "latest"
+    SKIP = "skip"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    """What a tick does with one job: slots to run and slots missed, oldest first.
+
+    ``more_missed`` says that slots older than those in ``missed`` were missed
+    too (their number was past what is recorded one by one).
+    """
+
+    run: list[datetime] = field(default_factory=list)
+    missed: list[datetime] = field(default_factory=list)
+    more_missed: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,14 @@ class Schedule:
     expression or a macro such as ``@hourly``, and ``timezone`` the zone in
     which local times are read (default: ``settings.TIME_ZONE``). The day
     filters restrict every other argument.
+
+    When slots pass while runcrons does not run (cron was down),
+    ``missed_slots`` decides: ``"latest"`` (default) runs once, for the latest
+    of them; ``"skip"`` runs none and waits for the next slot; ``"replay"``
+    runs each of them in order, at most ``replay_limit``. With
+    ``starting_deadline_seconds``, a slot that could not start within that
+    many seconds of its time is missed. Missed slots are recorded in
+    CronJobLog with the status ``missed``.
     """
 
     def __init__(
@@ -65,6 +98,9 @@ class Schedule:
         *,
         cron: str | None = None,
         timezone: str | tzinfo | None = None,
+        missed_slots: str = "latest",
+        replay_limit: int = 10,
+        starting_deadline_seconds: float | None = None,
     ) -> None:
         self.run_every_mins = run_every_mins
         self.run_at_times: Any = [] if run_at_times is None else run_at_times
@@ -77,6 +113,9 @@ class Schedule:
         self.run_tolerance_seconds = run_tolerance_seconds
         self.cron = cron
         self.timezone = timezone
+        self.missed_slots = missed_slots
+        self.replay_limit = replay_limit
+        self.starting_deadline_seconds = starting_deadline_seconds
 
     def __repr__(self) -> str:
         parts = [
@@ -90,6 +129,8 @@ class Schedule:
                 ("retry_after_failure_mins", self.retry_after_failure_mins),
                 ("run_tolerance_seconds", self.run_tolerance_seconds or None),
                 ("timezone", self.timezone),
+                ("missed_slots", None if self.missed_slots == "latest" else self.missed_slots),
+                ("starting_deadline_seconds", self.starting_deadline_seconds),
             )
             if value is not None
         ]
@@ -112,6 +153,7 @@ class Schedule:
                     f"run_tolerance_seconds must be a number >= 0, not {tolerance!r}.",
                 )
             )
+        found += _missed_problems(self)
         found += _times_problems(self.run_at_times)
         found += _cron_problems(self.cron)
         found += _days_problems(self.run_weekly_on_days, "run_weekly_on_days", range(7))
@@ -176,6 +218,75 @@ class Schedule:
             rules.append(cron_rule(self.cron))
         return rules
 
+    def plan(
+        self,
+        previous_slot: datetime | None,
+        now: datetime,
+        *,
+        first_seen: datetime | None = None,
+        failed_at: datetime | None = None,
+    ) -> SlotPlan:
+        """Which slots to run at ``now`` and which ones were missed.
+
+        ``previous_slot`` is the job's last claimed slot (None if it never
+        ran). A job that never ran is due at once under ``run_every_mins`` and
+        otherwise at its first wall-clock time after ``first_seen`` (it does
+        not backfill history). ``failed_at`` is the start of the last run if
+        that run did not succeed: with ``retry_after_failure_mins`` the next
+        run is the retry, that many minutes after it, and the regular slots
+        before it wait. Slots that passed while runcrons did not run are
+        handled by ``missed_slots`` (see the class docstring).
+        """
+        horizon = now + timedelta(seconds=self.run_tolerance_seconds or 0)
+        if self.every_invocation:
+            return SlotPlan(run=[floor_minute(now)])
+        wanted = MISSED_RECORD_LIMIT + self._runs_per_tick + 1
+        slots: set[datetime] = set()
+        if self._interval is not None:
+            if previous_slot is None:
+                first = self._interval.latest(None, horizon, self._days, self.zone)
+                slots.update([first] if first else [])
+            else:
+                slots.update(
+                    self._interval.recent(previous_slot, horizon, self._days, self.zone, wanted)
+                )
+        since = previous_slot
+        if since is None:
+            since = floor_minute(first_seen or now) - MINUTE
+        for rule in self._wall_clock_rules:
+            slots.update(rule.recent(since, horizon, self._days, self.zone, wanted))
+        latest_first = sorted(slots, reverse=True)
+        more = len(latest_first) >= wanted
+        retry = self.retry_slot(failed_at)
+        if retry is not None and (previous_slot is None or retry > previous_slot):
+            if retry > horizon:
+                return SlotPlan()  # waiting for the retry holds the regular slots back
+            # The regular slots the retry held back are not missed: they waited.
+            latest_first = [slot for slot in latest_first if slot > retry] + [retry]
+            more = False
+        return self._apply_missed_policy(latest_first[: wanted - 1], now, more)
+
+    def _apply_missed_policy(
+        self, latest_first: list[datetime], now: datetime, more: bool
+    ) -> SlotPlan:
+        deadline = self.starting_deadline_seconds
+        if deadline is None and self.missed_slots == MissedSlots.SKIP:
+            deadline = SKIP_DEADLINE_SECONDS
+        on_time = [
+            slot
+            for slot in latest_first
+            if deadline is None or (now - slot).total_seconds() <= deadline
+        ]
+        run = on_time[: self._runs_per_tick]
+        missed = [slot for slot in latest_first if slot not in run]
+        if len(missed) > MISSED_RECORD_LIMIT:
+            missed, more = missed[:MISSED_RECORD_LIMIT], True
+        return SlotPlan(run=sorted(run), missed=sorted(missed), more_missed=more)
+
+    @property
+    def _runs_per_tick(self) -> int:
+        return self.replay_limit if self.missed_slots == MissedSlots.REPLAY else 1
+
     def due_slot(
         self,
         previous_slot: datetime | None,
@@ -184,35 +295,9 @@ class Schedule:
         first_seen: datetime | None = None,
         failed_at: datetime | None = None,
     ) -> datetime | None:
-        """The slot to run at ``now``, or None when nothing is due.
-
-        ``previous_slot`` is the job's last claimed slot (None if it never
-        ran). A job that never ran is due at once under ``run_every_mins`` and
-        otherwise at its first wall-clock time after ``first_seen`` (it does
-        not backfill history). When slots were missed, the latest one is due.
-        ``failed_at`` is the start of the last run if that run failed: with
-        ``retry_after_failure_mins`` the next run is the retry, that many
-        minutes after it.
-        """
-        horizon = now + timedelta(seconds=self.run_tolerance_seconds or 0)
-        if self.every_invocation:
-            return floor_minute(now)
-        slot: datetime | None = None
-        if self._interval is not None:
-            slot = self._interval.latest(previous_slot, horizon, self._days, self.zone)
-        since = previous_slot
-        if since is None:
-            since = floor_minute(first_seen or now) - MINUTE
-        for rule in self._wall_clock_rules:
-            found = rule.latest(since, horizon, self._days, self.zone)
-            if found is not None and (slot is None or found > slot):
-                slot = found
-        retry = self.retry_slot(failed_at)
-        if retry is not None and (previous_slot is None or retry > previous_slot):
-            if retry > horizon:
-                return None  # waiting for the retry holds the regular slots back
-            slot = retry if slot is None or retry > slot else slot
-        return slot
+        """The latest slot :meth:`plan` runs at ``now``, or None."""
+        plan = self.plan(previous_slot, now, first_seen=first_seen, failed_at=failed_at)
+        return plan.run[-1] if plan.run else None
 
     def retry_slot(self, failed_at: datetime | None) -> datetime | None:
         """When a run that failed at ``failed_at`` is retried, if it is."""
@@ -263,6 +348,36 @@ def _minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[Schedu
             )
         ]
     return []
+
+
+def _missed_problems(schedule: Schedule) -> list[ScheduleProblem]:
+    found = []
+    if schedule.missed_slots not in MissedSlots.values:
+        found.append(
+            ScheduleProblem(
+                "django_cronjobs.E017",
+                f"missed_slots must be one of {', '.join(MissedSlots.values)}, "
+                f"not {schedule.missed_slots!r}.",
+            )
+        )
+    limit = schedule.replay_limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        found.append(
+            ScheduleProblem(
+                "django_cronjobs.E017", f"replay_limit must be from 1 to 1000, not {limit!r}."
+            )
+        )
+    deadline = schedule.starting_deadline_seconds
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline < 0
+    ):
+        found.append(
+            ScheduleProblem(
+                "django_cronjobs.E017",
+                f"starting_deadline_seconds must be a number >= 0, not {deadline!r}.",
+            )
+        )
+    return found
 
 
 def _times_problems(times: Any) -> list[ScheduleProblem]:

@@ -94,6 +94,19 @@ class IntervalRule:
                 return slot
         return None
 
+    def recent(
+        self, since: datetime, now: datetime, days: DayFilter, zone: tzinfo, limit: int
+    ) -> list[datetime]:
+        """Up to ``limit`` latest slots in (since, now] on the grid through ``since``."""
+        found: list[datetime] = []
+        while len(found) < limit:
+            slot = self.latest(since, now, days, zone)
+            if slot is None:
+                break
+            found.append(slot)
+            now = slot - MINUTE
+        return found
+
     def following(
         self, after: datetime, anchor: datetime, days: DayFilter, zone: tzinfo
     ) -> Iterator[datetime]:
@@ -113,6 +126,13 @@ class IntervalRule:
             # The first grid point on or after the start of the allowed day.
             start = local_midnight(allowed, zone)
             slot = anchor + self.step * -((anchor - start) // self.step)
+
+
+def _dst_margin(zone: tzinfo, moment: datetime) -> timedelta:
+    """DST_MARGIN if the zone changes its offset near ``moment``, else nothing."""
+    before = (moment - DST_MARGIN).astimezone(zone).utcoffset()
+    after = (moment + DST_MARGIN).astimezone(zone).utcoffset()
+    return DST_MARGIN if before != after else timedelta(0)
 
 
 def next_allowed_day(day: date, days: DayFilter) -> date | None:
@@ -145,20 +165,33 @@ class WallClockRule:
         self, since: datetime, now: datetime, days: DayFilter, zone: tzinfo
     ) -> datetime | None:
         """The latest instant in (since, now] at which this rule fires."""
-        newest_wall = local_wall_time(now, zone)
-        oldest_wall = local_wall_time(since, zone) - DST_MARGIN
-        best: datetime | None = None
-        for count, wall in enumerate(self.descending(newest_wall + DST_MARGIN)):
-            if wall < oldest_wall or count > MAX_MATCHES:
-                break
-            if best is not None and wall < newest_wall - DST_MARGIN:
+        found = self.recent(since, now, days, zone, limit=1)
+        return found[0] if found else None
+
+    def recent(
+        self, since: datetime, now: datetime, days: DayFilter, zone: tzinfo, limit: int
+    ) -> list[datetime]:
+        """Up to ``limit`` latest instants in (since, now], latest first."""
+        # Local times and instants keep their order except around a daylight-
+        # saving change, where the search widens by DST_MARGIN.
+        newest_wall = local_wall_time(now, zone) + _dst_margin(zone, now)
+        oldest_wall = local_wall_time(since, zone) - _dst_margin(zone, since)
+        found: list[datetime] = []
+        bound: datetime | None = None  # walls below it only give instants past the limit
+        for count, wall in enumerate(self.descending(newest_wall)):
+            if wall <= oldest_wall or count > MAX_MATCHES or (bound is not None and wall < bound):
                 break
             if not days.allows(wall.date()):
                 continue
-            for instant in instants_of(wall, zone, fixed_time=self.fixed_time):
-                if since < instant <= now and (best is None or instant > best):
-                    best = instant
-        return best
+            found.extend(
+                instant
+                for instant in instants_of(wall, zone, fixed_time=self.fixed_time)
+                if since < instant <= now
+            )
+            if bound is None and len(found) >= limit:
+                last_needed = sorted(set(found), reverse=True)[limit - 1]
+                bound = local_wall_time(last_needed, zone) - _dst_margin(zone, last_needed)
+        return sorted(set(found), reverse=True)[:limit]
 
     def following(self, after: datetime, days: DayFilter, zone: tzinfo) -> Iterator[datetime]:
         """Instants after ``after``, ascending (a few may come out of order at DST)."""

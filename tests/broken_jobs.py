@@ -50,3 +50,16 @@ class NoCodeJob(CronJobBase):
 
 class NotAJob:
     code = "broken.not_a_job"
+
+
+MissedPolicyJob = _job(
+    "MissedPolicyJob", "broken.missed_policy", Schedule(run_every_mins=5, missed_slots="all")
+)
+ReplayLimitJob = _job(
+    "ReplayLimitJob",
+    "broken.replay_limit",
+    Schedule(run_every_mins=5, missed_slots="replay", replay_limit=0),
+)
+DeadlineJob = _job(
+    "DeadlineJob", "broken.deadline", Schedule(run_every_mins=5, starting_deadline_seconds=-1)
+)

@@ -95,3 +95,65 @@ class NoCodeJob(CronJobBase):
 
     def do(self) -> None:
         return None
+
+
+class SleepingJob(CronJobBase):
+    """Sleeps ``CRONJOBS_TEST_SLEEP`` seconds (default 30)."""
+
+    code = "tests.sleeping"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        import os
+        import time
+
+        time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "30")))
+        return "slept"
+
+
+class SelfKillingJob(CronJobBase):
+    """Dies as an OOM-killed process does: SIGKILL, no cleanup."""
+
+    code = "tests.self_killing"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> None:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class LeaseWatchingJob(CronJobBase):
+    """Returns its own run's lease before and after a wait, to see the heartbeat."""
+
+    code = "tests.lease_watching"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        import time
+
+        from django_cronjobs.models import CronJobLog
+
+        def lease() -> Any:
+            return CronJobLog.objects.running().get(code=self.code).lease_expires_at
+
+        before = lease()
+        time.sleep(1.0)
+        return f"{before.isoformat()} {lease().isoformat()}"
+
+
+class ReplayingJob(CronJobBase):
+    code = "tests.replaying"
+    schedule = Schedule(run_every_mins=60, missed_slots="replay")
+
+    def do(self) -> str:
+        return "replayed"
+
+
+class SkippingJob(CronJobBase):
+    code = "tests.skipping"
+    schedule = Schedule(run_every_mins=60, missed_slots="skip")
+
+    def do(self) -> str:
+        return "on time"

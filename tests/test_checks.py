@@ -38,6 +38,9 @@ BROKEN_ENTRIES = [
     ("tests.broken_jobs.WeekdayJob", "django_cronjobs.E012", "run_weekly_on_days"),
     ("tests.broken_jobs.MonthdayJob", "django_cronjobs.E012", "run_monthly_on_days"),
     ("tests.broken_jobs.ZoneJob", "django_cronjobs.E013", "Mars/Olympus"),
+    ("tests.broken_jobs.MissedPolicyJob", "django_cronjobs.E017", "missed_slots"),
+    ("tests.broken_jobs.ReplayLimitJob", "django_cronjobs.E017", "replay_limit"),
+    ("tests.broken_jobs.DeadlineJob", "django_cronjobs.E017", "starting_deadline_seconds"),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 
 import pytest
 
@@ -101,13 +102,15 @@ def test_cache_lock_excludes_a_second_holder(redis_cache):
     second.release()
 
 
-def test_cache_lock_expires_after_the_lock_time(redis_cache, settings):
-    settings.CRONJOBS_LOCK_TIME = 1
+def test_cache_lock_lives_a_lease_unless_renewed(redis_cache, settings):
+    settings.CRONJOBS_LEASE_SECONDS = 1
     lock = CacheLock(jobs.EveryMinuteJob)
     assert lock.lock()
-    import time
-
-    time.sleep(1.2)
+    time.sleep(0.6)
+    lock.renew()
+    time.sleep(0.6)
+    assert not CacheLock(jobs.EveryMinuteJob).lock()
+    time.sleep(0.6)
     assert CacheLock(jobs.EveryMinuteJob).lock()
 
 

@@ -32,12 +32,19 @@ class LockBackend:
         self.parallel = bool(getattr(cron_class, "ALLOW_PARALLEL_RUNS", False))
         self.silent = silent
         self.timeout = int(getattr(cron_class, "DJANGO_CRON_LOCK_TIME", None) or conf.LOCK_TIME)
+        self.lease = conf.LEASE_SECONDS
 
     def lock(self) -> bool:
         raise NotImplementedError
 
     def release(self) -> None:
         raise NotImplementedError
+
+    def renew(self) -> None:
+        """Extend the lock by a lease; called by the run's heartbeat.
+
+        Backends whose lock lasts as long as the process (file) need nothing.
+        """
 
     def lock_failed_message(self) -> str:
         return f"{self.job_name}: lock found. Will try later."

@@ -6,6 +6,7 @@ Memcached, the database cache); a system check warns about LocMem and Dummy.
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -30,9 +31,18 @@ class CacheLock(LockBackend):
 
     def lock(self) -> bool:
         try:
-            return bool(self.cache.add(self.lock_name, self.token, self.timeout))
+            return bool(self.cache.add(self.lock_name, self.token, self._cache_timeout))
         except Exception as error:
             raise LockBackendUnavailable(f"cache lock backend failed: {error}") from error
+
+    @property
+    def _cache_timeout(self) -> int:
+        # The lock lives for a lease and the heartbeat renews it, so the lock
+        # of a process that died frees itself within a lease.
+        return max(1, math.ceil(self.lease))
+
+    def renew(self) -> None:
+        self.cache.touch(self.lock_name, self._cache_timeout)
 
     def release(self) -> None:
         # Only our own lock: after a timeout another run may hold the key.
@@ -45,5 +55,5 @@ class CacheLock(LockBackend):
     def lock_failed_message(self) -> str:
         return (
             f"{self.job_name}: lock has been found. Current timeout for job {self.job_name} "
-            f"is {self.timeout} seconds (cache key name is '{self.lock_name}')."
+            f"is {self._cache_timeout} seconds (cache key name is '{self.lock_name}')."
         )

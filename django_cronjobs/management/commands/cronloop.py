@@ -50,9 +50,10 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     silent=options["silent"],
                     write=self.stdout.write,
+                    handle_signals=self.from_command_line,
                 ).run(options["cron_classes"] or None)
                 done += 1
-                if repeat is not None and done >= repeat:
+                if report.interrupted is not None or (repeat is not None and done >= repeat):
                     if self.from_command_line:
                         raise_for_exit_status(report)
                     break

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_cronjobs.interruption import exit_status
 from django_cronjobs.runner import Runner, TickReport
 
 EXIT_JOB_FAILED = 1
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             dry_run=options["dry_run"],
             silent=options["silent"],
             write=self.stdout.write,
+            handle_signals=self.from_command_line,
         )
         report = runner.run(options["cron_classes"] or None)
         if self.from_command_line:
@@ -54,6 +56,10 @@ class Command(BaseCommand):
 
 def raise_for_exit_status(report: TickReport) -> None:
     """Turn a tick's failures into the command's exit status."""
+    if report.interrupted is not None:
+        raise CommandError(
+            f"interrupted by {report.interrupted!r}", returncode=exit_status(report.interrupted)
+        )
     if report.broken:
         codes = ", ".join(sorted({result.code for result in report.broken}))
         raise CommandError(

@@ -1,0 +1,107 @@
+"""Running one claimed slot of one job: do() under a heartbeat, then the outcome."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.db import DatabaseError, close_old_connections, connection
+
+from . import claims
+from .base import CronJobBase
+from .conf import conf
+from .heartbeat import Heartbeat
+from .interruption import Interrupted
+from .locks.base import LockBackend
+from .log_text import as_ascii, as_log_text
+from .models import CronJobLog, RunStatus
+from .retention import delete_older_successes
+
+logger = logging.getLogger("django_cronjobs")
+
+
+@dataclass
+class Execution:
+    """One run of ``job_class`` for ``slot``, after the slot was claimed.
+
+    ``lock`` is the job's overlap lock, if any; ``database_lock`` says the
+    lock was taken by the claim itself (the ``database`` backend) and is
+    dropped with the outcome.
+    """
+
+    job_class: type[CronJobBase]
+    slot: datetime | None
+    lock: LockBackend | None
+    database_lock: bool
+
+    @property
+    def code(self) -> str:
+        return self.job_class.code
+
+    @property
+    def lock_token(self) -> str | None:
+        if self.database_lock and self.lock is not None:
+            return getattr(self.lock, "token", None)
+        return None
+
+    def start(self) -> CronJobLog | None:
+        """Record the run as running; None (and the lock dropped) if the slot has a run."""
+        run = claims.start_run(self.code, self.slot, self.ran_at_time())
+        if run is None and self.lock_token:
+            claims.release_lock(self.code, self.lock_token)
+        return run
+
+    def ran_at_time(self) -> time | None:
+        """The run_at_times entry this slot is for: django-cron's ``ran_at_time``."""
+        schedule = self.job_class.schedule
+        if self.slot is None or not schedule.run_at_times:
+            return None
+        local = self.slot.astimezone(schedule.zone)
+        return local.time() if f"{local:%H:%M}" in schedule.run_at_times else None
+
+    def run(self, run: CronJobLog) -> None:
+        """Run do() and record its outcome, whatever happens.
+
+        An interruption (SIGINT, SIGTERM) is recorded, then raised again.
+        """
+        limit = conf.MESSAGE_MAX_LENGTH
+        logger.info("Running cron job %s (slot %s)", run.code, run.slot)
+        interruption: BaseException | None = None
+        try:
+            with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
+                result = self.job_class().do()
+        except (KeyboardInterrupt, Interrupted) as error:
+            interruption = error
+            run.status, run.is_success = RunStatus.INTERRUPTED, False
+            run.message = as_log_text(f"Interrupted ({error!r}):\n{traceback.format_exc()}", limit)
+        except (Exception, SystemExit):
+            run.status, run.is_success = RunStatus.FAILED, False
+            run.message = as_log_text(traceback.format_exc(), limit)
+        else:
+            run.status, run.is_success = RunStatus.SUCCEEDED, True
+            run.message = as_log_text(result, limit)
+        self.record(run)
+        if run.is_success:
+            logger.info("Cron job %s succeeded", run.code)
+            if self.job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS:
+                delete_older_successes(run.code, run.pk)
+        else:
+            logger.warning("Cron job %s ended %s", run.code, run.status)
+            if conf.OUTPUT_ERRORS:
+                logger.error("%s cronjob error:\n%s", run.code, run.message)
+        if interruption is not None:
+            raise interruption
+
+    def record(self, run: CronJobLog) -> None:
+        """Store the outcome; a message the database refuses is stored escaped."""
+        try:
+            claims.finish_run(run, self.lock_token)
+            return
+        except DatabaseError as error:
+            logger.warning("Storing the outcome of %s failed (%s); retrying", run.code, error)
+        if not connection.in_atomic_block:
+            close_old_connections()
+        run.message = as_ascii(run.message)
+        claims.finish_run(run, self.lock_token)

@@ -1,0 +1,67 @@
+"""A background thread that keeps a running run's lease alive."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from types import TracebackType
+
+from django.db import connection, connections
+
+from . import claims
+from .conf import conf
+from .locks.base import LockBackend
+from .models import CronJobLog
+
+logger = logging.getLogger("django_cronjobs")
+
+
+class Heartbeat:
+    """``with Heartbeat(run, token, lock): job.do()``.
+
+    Every quarter of ``CRONJOBS_LEASE_SECONDS`` it pushes the run's lease, its
+    database lock and its lock backend's lock forward, on a connection of its
+    own. Inside a caller's transaction it does nothing: the run's row is not
+    visible to another connection, and the caller's transaction is not ours
+    to wait on.
+    """
+
+    def __init__(self, run: CronJobLog, lock_token: str | None, lock: LockBackend | None) -> None:
+        self.run = run
+        self.lock_token = lock_token
+        self.lock = lock
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(
+                target=self._beat_until_stopped, name=f"heartbeat {self.run.code}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _beat_until_stopped(self) -> None:
+        interval = conf.LEASE_SECONDS / 4
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    claims.renew_lease(self.run, self.lock_token)
+                    if self.lock is not None:
+                        self.lock.renew()
+                    self.beats += 1
+                except Exception:
+                    logger.exception("Heartbeat of cron job %s failed", self.run.code)
+        finally:
+            connections.close_all()

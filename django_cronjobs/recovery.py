@@ -1,0 +1,84 @@
+"""Finding runs whose process died, and recording them as abandoned.
+
+A running run keeps a lease that its heartbeat pushes forward. On the host
+that ran it, a run is abandoned as soon as its process is gone; from any other
+host, once its lease has run out. Abandoning is a compare-and-set on the run's
+status, so of several processes that notice, one records it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .claims import hostname
+from .models import CronJobLog, CronJobState, RunStatus
+
+logger = logging.getLogger("django_cronjobs")
+
+
+def process_is_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def abandon_dead_runs() -> list[CronJobLog]:
+    """Mark every running run whose process died as abandoned; free its lock."""
+    now = timezone.now()
+    here = hostname()
+    suspects = CronJobLog.objects.running().filter(Q(lease_expires_at__lt=now) | Q(hostname=here))
+    abandoned = []
+    for run in suspects:
+        expired = run.lease_expires_at is not None and run.lease_expires_at < now
+        gone = run.hostname == here and run.pid is not None and not process_is_alive(run.pid)
+        if not (expired or gone):
+            continue
+        why = (
+            f"process {run.pid} on {run.hostname} is gone"
+            if gone
+            else f"no heartbeat from process {run.pid} on {run.hostname} since "
+            f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} (lease expired)"
+        )
+        if _abandon(run, why):
+            abandoned.append(run)
+    return abandoned
+
+
+def _abandon(run: CronJobLog, why: str) -> bool:
+    now = timezone.now()
+    message = f"Abandoned: {why}.\n{run.message}".rstrip("\n")
+    updated = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        status=RunStatus.ABANDONED,
+        is_success=False,
+        end_time=now,
+        lease_expires_at=None,
+        message=message,
+    )
+    if not updated:
+        return False  # finished, or another process got there first
+    logger.warning("Cron job %s run %s abandoned: %s", run.code, run.pk, why)
+    state = CronJobState.objects.filter(job_name=run.code)
+    state.filter(locked=True, locked_by_host=run.hostname, locked_by_pid=run.pid).update(
+        locked=False, lock_token="", lock_expires_at=None
+    )
+    state.filter(last_status=RunStatus.RUNNING).update(
+        last_status=RunStatus.ABANDONED, last_run_id=run.pk, last_finished_at=now
+    )
+    run.status, run.is_success, run.end_time, run.message = (
+        RunStatus.ABANDONED,
+        False,
+        now,
+        message,
+    )
+    return True

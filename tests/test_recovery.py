@@ -1,0 +1,210 @@
+"""Runs whose process died are found, recorded as abandoned, and never block the job."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connections
+
+from django_cronjobs import claims
+from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
+from django_cronjobs.runner import Runner
+from tests.conftest import run_crons
+from tests.test_runcrons import subprocess_env
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+EVERY_MINUTE = "tests.jobs.EveryMinuteJob"
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def crashed_run(host: str, pid: int, lease_until: datetime) -> CronJobLog:
+    """What a process that died mid-run leaves behind: a running row and a lock."""
+    CronJobState.objects.create(
+        job_name="tests.every_minute",
+        last_slot=T0 - timedelta(minutes=1),
+        last_status=RunStatus.RUNNING,
+        locked=True,
+        lock_token="theirs",
+        lock_expires_at=lease_until,
+        locked_by_host=host,
+        locked_by_pid=pid,
+    )
+    return CronJobLog.objects.create(
+        code="tests.every_minute",
+        slot=T0 - timedelta(minutes=1),
+        start_time=T0 - timedelta(minutes=1),
+        status=RunStatus.RUNNING,
+        hostname=host,
+        pid=pid,
+        lease_expires_at=lease_until,
+    )
+
+
+@pytest.mark.django_db
+def test_a_dead_process_on_this_host_is_abandoned_at_once(clock):
+    pid = dead_pid()
+    crashed = crashed_run(claims.hostname(), pid, T0 + timedelta(minutes=2))
+    out = run_crons(EVERY_MINUTE)
+    assert f"process {pid} on {claims.hostname()} is gone" in out
+    assert "[✔] tests.every_minute" in out
+    crashed.refresh_from_db()
+    assert crashed.status == RunStatus.ABANDONED
+    assert not crashed.is_success
+    assert crashed.end_time == T0
+    assert CronJobLog.objects.get(slot=T0).is_success
+
+
+@pytest.mark.django_db
+def test_another_hosts_run_is_abandoned_only_after_its_lease(clock):
+    crashed = crashed_run("elsewhere", 4242, T0 + timedelta(minutes=2))
+    assert "[ ] tests.every_minute" in run_crons(EVERY_MINUTE)
+    crashed.refresh_from_db()
+    assert crashed.status == RunStatus.RUNNING
+    clock.at(T0 + timedelta(minutes=2, seconds=1))
+    out = run_crons(EVERY_MINUTE)
+    assert "no heartbeat from process 4242 on elsewhere" in out
+    assert "[✔] tests.every_minute" in out
+    crashed.refresh_from_db()
+    assert crashed.status == RunStatus.ABANDONED
+    assert "lease expired" in crashed.message
+
+
+@pytest.mark.django_db
+def test_a_live_process_on_this_host_is_left_alone(clock):
+    crashed_run(claims.hostname(), os.getppid(), T0 + timedelta(minutes=2))
+    assert "[ ] tests.every_minute" in run_crons(EVERY_MINUTE)
+    assert CronJobLog.objects.get().status == RunStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_an_abandoned_run_counts_as_a_failure_for_retries(clock, settings):
+    pid = dead_pid()
+    CronJobState.objects.create(
+        job_name="tests.retrying",
+        last_slot=T0,
+        last_status=RunStatus.RUNNING,
+        last_started_at=T0,
+    )
+    CronJobLog.objects.create(
+        code="tests.retrying",
+        slot=T0,
+        start_time=T0,
+        status=RunStatus.RUNNING,
+        hostname=claims.hostname(),
+        pid=pid,
+    )
+    clock.at(T0 + timedelta(minutes=1))
+    run_crons("tests.jobs.RetryingJob")
+    assert CronJobState.objects.get().last_status == RunStatus.ABANDONED
+    clock.at(T0 + timedelta(minutes=5))
+    assert "[✘] tests.retrying" in run_crons("tests.jobs.RetryingJob")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_runcrons_is_recorded_and_the_next_tick_runs(settings):
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.SelfKillingJob"],
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+    )
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    run = CronJobLog.objects.get(code="tests.self_killing")
+    assert run.status == RunStatus.RUNNING
+    assert CronJobState.objects.get(job_name="tests.self_killing").locked
+    report = Runner(force=True).run(["tests.jobs.EveryMinuteJob"])
+    assert not report.failed
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED
+    assert run.pid == killed.pid
+    assert run.hostname == claims.hostname()
+    assert not CronJobState.objects.get(job_name="tests.self_killing").locked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_pushes_the_lease_forward(settings):
+    settings.CRONJOBS_LEASE_SECONDS = 0.4
+    run_crons("tests.jobs.LeaseWatchingJob")
+    run = CronJobLog.objects.get()
+    assert run.is_success, run.message
+    before, after = (datetime.fromisoformat(text) for text in run.message.split())
+    assert after - before >= timedelta(seconds=0.5)
+    assert run.lease_expires_at is None
+
+
+def _run_long_job(lease: float) -> None:
+    from django.conf import settings
+
+    connections.close_all()
+    settings.CRONJOBS_LEASE_SECONDS = lease
+    os.environ["CRONJOBS_TEST_SLEEP"] = "2.5"
+    report = Runner(silent=True).run(["tests.jobs.SleepingJob"])
+    os._exit(0 if [result.outcome for result in report.results] == ["succeeded"] else 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_long_job_on_another_host_is_never_taken_for_dead(settings, monkeypatch):
+    settings.CRONJOBS_LEASE_SECONDS = 0.6
+    connections.close_all()
+    child = multiprocessing.get_context("fork").Process(target=_run_long_job, args=(0.6,))
+    child.start()
+    deadline = time.monotonic() + 10
+    while not CronJobLog.objects.running().exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # This process plays another host: it cannot see the child's pid.
+    monkeypatch.setattr(claims, "hostname", lambda: "another-host")
+    outcomes = []
+    # Ticks from "another host" while the job runs, lease after lease.
+    while CronJobLog.objects.running().exists():
+        report = Runner(force=True, silent=True).run(["tests.jobs.SleepingJob"])
+        outcomes += [result.outcome for result in report.results]
+        time.sleep(0.1)
+    child.join()
+    assert child.exitcode == 0
+    assert len(outcomes) > 5
+    # Each tick that started while the run was running found it locked; at
+    # most the last one started after the run ended.
+    assert set(outcomes[:-1]) == {"locked"}
+    assert not CronJobLog.objects.filter(status=RunStatus.ABANDONED).exists()
+    assert CronJobLog.objects.filter(status=RunStatus.SUCCEEDED, slot__isnull=False).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("signum", "returncode"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_records_the_run_as_interrupted_and_frees_the_lock(signum, returncode):
+    env = {**subprocess_env(), "CRONJOBS_TEST_SLEEP": "30"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.SleepingJob", "tests.daily"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not CronJobLog.objects.running().exists():
+        assert time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == returncode, err
+    run = CronJobLog.objects.get(code="tests.sleeping")
+    assert run.status == RunStatus.INTERRUPTED
+    assert signal.Signals(signum).name in run.message or "KeyboardInterrupt" in run.message
+    assert run.end_time is not None
+    assert not CronJobState.objects.get(job_name="tests.sleeping").locked
+    assert "interrupted" in err
+    # The tick stops: the jobs after the interrupted one do not start.
+    assert "[✘] tests.sleeping" in out
+    assert "tests.daily" not in out
