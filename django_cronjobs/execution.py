@@ -35,6 +35,7 @@ class Execution:
     slot: datetime | None
     lock: LockBackend | None
     database_lock: bool
+    signals_handled: bool = False
 
     @property
     def code(self) -> str:
@@ -69,19 +70,31 @@ class Execution:
         limit = conf.MESSAGE_MAX_LENGTH
         logger.info("Running cron job %s (slot %s)", run.code, run.slot)
         interruption: BaseException | None = None
+        outside_transaction = not connection.in_atomic_block
         try:
             with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
                 result = self.job_class().do()
-        except (KeyboardInterrupt, Interrupted) as error:
+        except Interrupted as error:
             interruption = error
-            run.status, run.is_success = RunStatus.INTERRUPTED, False
-            run.message = as_log_text(f"Interrupted ({error!r}):\n{traceback.format_exc()}", limit)
+        except KeyboardInterrupt as error:
+            if not self.signals_handled:
+                interruption = error  # no handler: this is how SIGINT arrives
+            run.status, run.is_success = RunStatus.FAILED, False
+            run.message = as_log_text(traceback.format_exc(), limit)
         except (Exception, SystemExit):
+            # sys.exit() in a job fails the run, not runcrons.
             run.status, run.is_success = RunStatus.FAILED, False
             run.message = as_log_text(traceback.format_exc(), limit)
         else:
             run.status, run.is_success = RunStatus.SUCCEEDED, True
             run.message = as_log_text(result, limit)
+        if interruption is not None:
+            run.status, run.is_success = RunStatus.INTERRUPTED, False
+            run.message = as_log_text(
+                f"Interrupted ({interruption!r}):\n{traceback.format_exc()}", limit
+            )
+        if outside_transaction:
+            discard_leaked_transaction(run)
         self.record(run)
         if run.is_success:
             logger.info("Cron job %s succeeded", run.code)
@@ -105,3 +118,24 @@ class Execution:
             close_old_connections()
         run.message = as_ascii(run.message)
         claims.finish_run(run, self.lock_token)
+
+
+def discard_leaked_transaction(run: CronJobLog) -> None:
+    """Drop a transaction that ``do()`` opened and never closed.
+
+    Without this the outcome would be written inside the job's transaction
+    and never committed. Closing the connection rolls the job's uncommitted
+    work back, as its process ending would; the run's message says so, and
+    the next query opens a fresh connection.
+    """
+    if not connection.in_atomic_block and connection.get_autocommit():
+        return
+    logger.error("Cron job %s left a transaction open; rolling it back", run.code)
+    # The job's atomic blocks never exit: forget them, or Django refuses the
+    # close and every later query.
+    connection.in_atomic_block = False
+    connection.atomic_blocks = []
+    connection.savepoint_ids = []
+    connection.needs_rollback = False
+    connection.close()
+    run.message += "\n[the job left a database transaction open: it was rolled back]"

@@ -6,7 +6,7 @@ import logging
 import threading
 from types import TracebackType
 
-from django.db import connection, connections
+from django.db import close_old_connections, connection, connections
 
 from . import claims
 from .conf import conf
@@ -57,6 +57,7 @@ class Heartbeat:
         try:
             while not self._stop.wait(interval):
                 try:
+                    close_old_connections()  # reconnects after a dropped connection
                     claims.renew_lease(self.run, self.lock_token)
                     if self.lock is not None:
                         self.lock.renew()

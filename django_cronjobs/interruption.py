@@ -10,9 +10,11 @@ from types import FrameType
 
 
 class Interrupted(BaseException):
-    """Raised in the main thread when runcrons receives SIGTERM.
+    """Raised in the main thread when runcrons receives SIGTERM or SIGINT.
 
-    A BaseException, so that a job's ``except Exception`` does not swallow it.
+    A BaseException, so that a job's ``except Exception`` does not swallow it,
+    and not a KeyboardInterrupt, so that a job that raises KeyboardInterrupt
+    itself is told apart from a real signal.
     """
 
     def __init__(self, signum: int) -> None:
@@ -32,17 +34,21 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def terminate_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Interrupted` while the block runs.
+def interrupt_on_signals() -> Iterator[bool]:
+    """Turn SIGTERM and SIGINT into :class:`Interrupted` while the block runs.
 
-    SIGINT already raises KeyboardInterrupt. Outside the main thread (where
-    Python cannot install handlers) this does nothing.
+    Yields whether the handlers are installed: outside the main thread
+    Python cannot install them, and SIGINT stays a KeyboardInterrupt.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield False
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    previous = {
+        signum: signal.signal(signum, _raise_interrupted)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
-        yield
+        yield True
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

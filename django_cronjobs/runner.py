@@ -20,7 +20,7 @@ from .base import CronJobBase, JobEntry, Problem, load_jobs
 from .conf import conf
 from .exceptions import LockBackendUnavailable
 from .execution import Execution
-from .interruption import Interrupted, terminate_on_sigterm
+from .interruption import Interrupted, interrupt_on_signals
 from .locks import LockBackend, lock_backend_class
 from .models import UNSUCCESSFUL, CronJobLog, CronJobState, RunStatus
 from .recovery import abandon_dead_runs
@@ -79,8 +79,10 @@ class Runner:
     ``force`` runs every job now, outside its schedule (the run has no slot);
     ``dry_run`` reports what is due without running or recording anything;
     ``write`` receives each line runcrons prints, ``silent`` keeps all but the
-    error lines back. ``handle_signals`` turns SIGTERM into an interruption
-    (for the command line; SIGINT always interrupts).
+    error lines back. ``handle_signals`` (for the command line) turns SIGTERM
+    and SIGINT into an interruption; then a KeyboardInterrupt that a job
+    raises itself is just a failed run. Without it, SIGINT's KeyboardInterrupt
+    interrupts the tick.
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class Runner:
         self.handle_signals = handle_signals
         self._write = write or (lambda line: None)
         self.report = TickReport()
+        self._signals_handled = False
 
     def say(self, line: str) -> None:
         if not self.silent:
@@ -110,7 +113,7 @@ class Runner:
     def run(self, names: Sequence[str] | None = None) -> TickReport:
         self.report = TickReport()
         if self.handle_signals:
-            with terminate_on_sigterm():
+            with interrupt_on_signals() as self._signals_handled:
                 self._run_interruptibly(names)
         else:
             self._run_interruptibly(names)
@@ -238,7 +241,11 @@ class Runner:
             self.report.results.append(JobResult(code, "lock_backend_failed", detail=str(error)))
             return False
         try:
-            execution = Execution(job_class, slot, lock, database_lock)
+            execution = Execution(
+                job_class, slot, lock, database_lock, signals_handled=self._signals_handled
+            )
+            if not connection.in_atomic_block:
+                close_old_connections()  # a long tick outlives CONN_MAX_AGE
             if not claims.claim(code, slot, lock if database_lock else None):
                 if lock is not None and database_lock and state.locked and slot is None:
                     self._locked(code, lock)

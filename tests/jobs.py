@@ -157,3 +157,93 @@ class SkippingJob(CronJobBase):
 
     def do(self) -> str:
         return "on time"
+
+
+class LoudJob(CronJobBase):
+    """Writes megabytes and undecodable bytes to stdout and stderr."""
+
+    code = "tests.loud"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        import sys
+
+        sys.stdout.write("x" * 3_000_000 + "\n")
+        sys.stdout.flush()
+        sys.stderr.buffer.write(b"\xff\xfe\x00 binary noise\n" * 10_000)
+        sys.stderr.flush()
+        return "loud"
+
+
+class ExitingJob(CronJobBase):
+    code = "tests.exiting"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> None:
+        import sys
+
+        sys.exit(3)
+
+
+class KeyboardInterruptJob(CronJobBase):
+    code = "tests.keyboard_interrupt"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> None:
+        raise KeyboardInterrupt
+
+
+class LeakyTransactionJob(CronJobBase):
+    """Opens a transaction, writes in it, and never closes it."""
+
+    code = "tests.leaky_transaction"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        from django.db import transaction
+        from django.utils import timezone
+
+        from django_cronjobs.models import CronJobLog
+
+        transaction.atomic().__enter__()
+        CronJobLog.objects.create(code="tests.leaked_write", start_time=timezone.now())
+        return "leaked"
+
+
+class AutocommitOffJob(CronJobBase):
+    code = "tests.autocommit_off"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        from django.db import transaction
+        from django.utils import timezone
+
+        from django_cronjobs.models import CronJobLog
+
+        transaction.set_autocommit(False)
+        CronJobLog.objects.create(code="tests.leaked_write", start_time=timezone.now())
+        return "autocommit off"
+
+
+class ConnectionClosingJob(CronJobBase):
+    code = "tests.connection_closing"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        from django.db import connection
+
+        connection.close()
+        return "closed it"
+
+
+class ConnectionKilledJob(CronJobBase):
+    """Its database connection is killed from outside while it runs."""
+
+    code = "tests.connection_killed"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        from tests.database_tools import kill_connection
+
+        kill_connection()
+        return "survived"

@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
 
 from django_cronjobs.runner import Runner
 
-from .runcrons import raise_for_exit_status
+from .runcrons import database_unavailable, raise_for_exit_status
 
 
 class Command(BaseCommand):
@@ -45,18 +46,26 @@ class Command(BaseCommand):
         done = 0
         try:
             while repeat is None or done < repeat:
-                report = Runner(
-                    force=options["force"],
-                    dry_run=options["dry_run"],
-                    silent=options["silent"],
-                    write=self.stdout.write,
-                    handle_signals=self.from_command_line,
-                ).run(options["cron_classes"] or None)
                 done += 1
-                if report.interrupted is not None or (repeat is not None and done >= repeat):
-                    if self.from_command_line:
-                        raise_for_exit_status(report)
-                    break
+                last = repeat is not None and done >= repeat
+                try:
+                    report = Runner(
+                        force=options["force"],
+                        dry_run=options["dry_run"],
+                        silent=options["silent"],
+                        write=self.stdout.write,
+                        handle_signals=self.from_command_line,
+                    ).run(options["cron_classes"] or None)
+                except DatabaseError as error:
+                    if last and self.from_command_line:
+                        raise database_unavailable(error) from error
+                    # A loop outlives a database restart: say so and go on.
+                    self.stderr.write(str(database_unavailable(error)))
+                else:
+                    if report.interrupted is not None or last:
+                        if self.from_command_line:
+                            raise_for_exit_status(report)
+                        return
                 time.sleep(options["sleep"])
         except KeyboardInterrupt:
             return

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from django_cronjobs.interruption import exit_status
 from django_cronjobs.runner import Runner, TickReport
 
 EXIT_JOB_FAILED = 1
 EXIT_CONFIGURATION_BROKEN = 2
+EXIT_DATABASE_UNAVAILABLE = 3
 
 
 class Command(BaseCommand):
@@ -49,9 +51,18 @@ class Command(BaseCommand):
             write=self.stdout.write,
             handle_signals=self.from_command_line,
         )
-        report = runner.run(options["cron_classes"] or None)
+        try:
+            report = runner.run(options["cron_classes"] or None)
+        except DatabaseError as error:
+            raise database_unavailable(error) from error
         if self.from_command_line:
             raise_for_exit_status(report)
+
+
+def database_unavailable(error: DatabaseError) -> CommandError:
+    """One line instead of a traceback: cron mail should say what is wrong."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    return CommandError(f"database unavailable: {first_line}", returncode=EXIT_DATABASE_UNAVAILABLE)
 
 
 def raise_for_exit_status(report: TickReport) -> None:

@@ -1,0 +1,130 @@
+"""Jobs that misbehave: runcrons stays up, records the truth, runs the next jobs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
+from django_cronjobs.runner import Runner
+from tests.test_runcrons import subprocess_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NEXT = "tests.jobs.EveryMinuteJob"
+
+
+def outcomes(*names: str) -> dict[str, str]:
+    report = Runner(force=True).run([*names, NEXT])
+    return {result.code: result.outcome for result in report.results}
+
+
+def test_megabytes_and_bytes_on_stdout_and_stderr():
+    process = subprocess.run(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.LoudJob", NEXT],
+        env=subprocess_env(),
+        capture_output=True,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert len(process.stdout) > 3_000_000
+    assert "[✔] tests.every_minute".encode() in process.stdout
+    assert CronJobLog.objects.get(code="tests.loud").message == "loud"
+
+
+def test_sys_exit_fails_the_run_only():
+    assert outcomes("tests.jobs.ExitingJob") == {
+        "tests.exiting": RunStatus.FAILED,
+        "tests.every_minute": RunStatus.SUCCEEDED,
+    }
+    assert "SystemExit: 3" in CronJobLog.objects.get(code="tests.exiting").message
+
+
+def test_a_job_raising_keyboard_interrupt_on_the_command_line_is_a_failed_run():
+    process = subprocess.run(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.KeyboardInterruptJob", NEXT],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 1, process.stderr
+    assert "[✘] tests.keyboard_interrupt" in process.stdout
+    assert "[✔] tests.every_minute" in process.stdout
+    run = CronJobLog.objects.get(code="tests.keyboard_interrupt")
+    assert run.status == RunStatus.FAILED
+    assert "KeyboardInterrupt" in run.message
+
+
+@pytest.mark.parametrize("job", ["LeakyTransactionJob", "AutocommitOffJob"])
+def test_a_leaked_transaction_is_rolled_back_and_the_outcome_committed(job):
+    result = outcomes(f"tests.jobs.{job}")
+    assert result["tests.every_minute"] == RunStatus.SUCCEEDED
+    run = CronJobLog.objects.exclude(code="tests.every_minute").get()
+    assert run.status == RunStatus.SUCCEEDED
+    assert "rolled back" in run.message
+    assert not CronJobLog.objects.filter(code="tests.leaked_write").exists()
+    assert not CronJobState.objects.filter(locked=True).exists()
+    assert connection.get_autocommit()
+
+
+def test_a_job_that_closes_the_connection():
+    assert outcomes("tests.jobs.ConnectionClosingJob") == {
+        "tests.connection_closing": RunStatus.SUCCEEDED,
+        "tests.every_minute": RunStatus.SUCCEEDED,
+    }
+
+
+def test_a_connection_killed_mid_job_still_gets_its_outcome_recorded():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has no server connection to kill")
+    assert outcomes("tests.jobs.ConnectionKilledJob") == {
+        "tests.connection_killed": RunStatus.SUCCEEDED,
+        "tests.every_minute": RunStatus.SUCCEEDED,
+    }
+    run = CronJobLog.objects.get(code="tests.connection_killed")
+    assert run.message == "survived"
+    assert not CronJobState.objects.filter(locked=True).exists()
+
+
+def test_database_down_at_tick_start_is_one_line_and_exit_status_3(tmp_path):
+    env = subprocess_env()
+    env.pop("CRONJOBS_TEST_DATABASE_NAME")
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/missing/dir/db.sqlite3"
+    process = subprocess.run(
+        [sys.executable, "-m", "django", "runcrons"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 3
+    assert "Traceback" not in process.stderr
+    assert process.stderr.strip().splitlines() == [
+        "CommandError: database unavailable: unable to open database file"
+    ]
+
+
+def test_lock_backend_down_fails_closed_and_resumes(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    settings.CRONJOBS_LOCK_BACKEND = "cache"
+    settings.CRONJOBS_CACHE = "down"
+    lines: list[str] = []
+    report = Runner(write=lines.append).run([NEXT])
+    assert [result.outcome for result in report.results] == ["lock_backend_failed"]
+    assert report.failed
+    assert any("cache lock backend failed" in line for line in lines)
+    assert not CronJobLog.objects.exists()
+    # Back up (here: another cache); runs resume.
+    settings.CRONJOBS_CACHE = "default"
+    report = Runner().run([NEXT])
+    assert [result.outcome for result in report.results] == [RunStatus.SUCCEEDED]
