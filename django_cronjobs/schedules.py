@@ -33,8 +33,9 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 # At most this many missed slots of one catch-up are recorded one by one.
 MISSED_RECORD_LIMIT = 100
-# "skip" runs a slot only in its own minute.
-SKIP_DEADLINE_SECONDS = 59
+# A slot this recent is never missed: it runs, oldest first. It absorbs a
+# crontab that fires late and hosts whose clocks disagree by up to 90 s.
+CURRENT_SLOT_SECONDS = 120
 
 
 class MissedSlots(models.TextChoices):
@@ -77,13 +78,15 @@ class Schedule:
     which local times are read (default: ``settings.TIME_ZONE``). The day
     filters restrict every other argument.
 
-    When slots pass while runcrons does not run (cron was down),
-    ``missed_slots`` decides: ``"latest"`` (default) runs once, for the latest
-    of them; ``"skip"`` runs none and waits for the next slot; ``"replay"``
-    runs each of them in order, at most ``replay_limit``. With
-    ``starting_deadline_seconds``, a slot that could not start within that
-    many seconds of its time is missed. Missed slots are recorded in
-    CronJobLog with the status ``missed``.
+    A slot up to two minutes old always runs (oldest first): that absorbs a
+    late crontab and hosts whose clocks disagree. When older slots passed
+    while runcrons did not run (cron was down), ``missed_slots`` decides:
+    ``"latest"`` (default) runs once, for the latest of them; ``"skip"`` runs
+    none and waits for the next slot; ``"replay"`` runs each of them in
+    order, at most ``replay_limit``. With ``starting_deadline_seconds``, a
+    slot that could not start within that many seconds of its time is
+    missed. Missed slots are recorded in CronJobLog with the status
+    ``missed``.
     """
 
     def __init__(
@@ -240,7 +243,7 @@ class Schedule:
         horizon = now + timedelta(seconds=self.run_tolerance_seconds or 0)
         if self.every_invocation:
             return SlotPlan(run=[floor_minute(now)])
-        wanted = MISSED_RECORD_LIMIT + self._runs_per_tick + 1
+        wanted = MISSED_RECORD_LIMIT + self._runs_per_tick + CURRENT_SLOT_SECONDS // 60 + 2
         slots: set[datetime] = set()
         if self._interval is not None:
             if previous_slot is None:
@@ -270,14 +273,25 @@ class Schedule:
         self, latest_first: list[datetime], now: datetime, more: bool
     ) -> SlotPlan:
         deadline = self.starting_deadline_seconds
-        if deadline is None and self.missed_slots == MissedSlots.SKIP:
-            deadline = SKIP_DEADLINE_SECONDS
-        on_time = [
+
+        def age(slot: datetime) -> float:
+            return (now - slot).total_seconds()
+
+        current_age = (
+            CURRENT_SLOT_SECONDS if deadline is None else min(deadline, CURRENT_SLOT_SECONDS)
+        )
+        current = [slot for slot in latest_first if age(slot) <= current_age]
+        late = [
             slot
             for slot in latest_first
-            if deadline is None or (now - slot).total_seconds() <= deadline
+            if slot not in current and (deadline is None or age(slot) <= deadline)
         ]
-        run = on_time[: self._runs_per_tick]
+        if self.missed_slots == MissedSlots.SKIP:
+            run = current
+        elif self.missed_slots == MissedSlots.REPLAY:
+            run = (current + late)[: max(self.replay_limit, len(current))]
+        else:
+            run = current or late[:1]
         missed = [slot for slot in latest_first if slot not in run]
         if len(missed) > MISSED_RECORD_LIMIT:
             missed, more = missed[:MISSED_RECORD_LIMIT], True

@@ -51,11 +51,26 @@ def test_starting_deadline_makes_late_slots_missed():
 
 
 def test_a_long_outage_records_the_latest_hundred_and_says_there_were_more():
-    plan = Schedule(run_every_mins=1).plan(T0, T0 + timedelta(days=3))
-    assert plan.run == [T0 + timedelta(days=3)]
+    back = T0 + timedelta(days=3)
+    plan = Schedule(run_every_mins=1).plan(T0, back)
+    # The slots of the last two minutes are current: they run, oldest first.
+    assert plan.run == [back - timedelta(minutes=2), back - timedelta(minutes=1), back]
     assert len(plan.missed) == 100
-    assert plan.missed[-1] == T0 + timedelta(days=3) - timedelta(minutes=1)
+    assert plan.missed[-1] == back - timedelta(minutes=3)
     assert plan.more_missed
+
+
+def test_hosts_with_skewed_clocks_run_recent_slots_instead_of_missing_them():
+    # A host whose clock is 90 s ahead sees minute 6 while minute 5 is unclaimed.
+    plan = Schedule(run_every_mins=1).plan(at(4), at(6) + timedelta(seconds=30))
+    assert plan.run == [at(5), at(6)]
+    assert plan.missed == []
+
+
+def test_a_clock_stepped_back_does_not_rerun_a_slot():
+    schedule = Schedule(run_every_mins=1, run_at_times=["00:07"], timezone="UTC")
+    assert schedule.plan(at(10), at(5)).run == []
+    assert schedule.plan(at(10), at(10) + timedelta(seconds=59)).run == []
 
 
 def test_on_a_punctual_crontab_nothing_is_missed():
