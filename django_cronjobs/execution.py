@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from . import claims
 from .base import CronJobBase
@@ -59,8 +60,8 @@ class Execution:
         schedule = self.job_class.schedule
         if self.slot is None or not schedule.run_at_times:
             return None
-        local = self.slot.astimezone(schedule.zone)
-        return local.time() if f"{local:%H:%M}" in schedule.run_at_times else None
+        local = self.slot.astimezone(schedule.zone).time()
+        return local if local in schedule.at_times else None
 
     def run(self, run: CronJobLog) -> None:
         """Run do() and record its outcome, whatever happens.
@@ -71,8 +72,15 @@ class Execution:
         logger.info("Running cron job %s (slot %s)", run.code, run.slot)
         interruption: BaseException | None = None
         outside_transaction = not connection.in_atomic_block
+        # Inside a caller's transaction (a TestCase, a Celery task) the job
+        # gets a savepoint, so that a database error in it fails the run
+        # without breaking the caller's transaction.
+        savepoint = nullcontext() if outside_transaction else transaction.atomic()
         try:
-            with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
+            with (
+                Heartbeat(run, self.lock_token, None if self.database_lock else self.lock),
+                savepoint,
+            ):
                 result = self.job_class().do()
         except Interrupted as error:
             interruption = error

@@ -59,8 +59,10 @@ class Heartbeat:
                 try:
                     close_old_connections()  # reconnects after a dropped connection
                     claims.renew_lease(self.run, self.lock_token)
-                    if self.lock is not None:
-                        self.lock.renew()
+                    # A backend written for django-cron has no renew().
+                    renew = getattr(self.lock, "renew", None)
+                    if renew is not None:
+                        renew()
                     self.beats += 1
                 except Exception:
                     logger.exception("Heartbeat of cron job %s failed", self.run.code)

@@ -186,7 +186,14 @@ class Runner:
         assert job_class is not None
         code = entry.code
         unscheduled = self.force or job_class.schedule.every_invocation
-        plan = self._plan(job_class, state)
+        try:
+            plan = self._plan(job_class, state)
+        except Exception as error:
+            # A schedule that passed the checks yet cannot be evaluated must
+            # not stop the other jobs.
+            logger.exception("Cannot compute the schedule of cron job %s", code)
+            self._broken(code, Problem("django_cronjobs.E011", f"schedule failed: {error!r}"))
+            return
         slots: list[datetime | None] = [None] if unscheduled else list(plan.run)
         if self.dry_run:
             self.say(f"[{CHECK_MARK}] {code}" if slots else f"[ ] {code}")

@@ -8,6 +8,7 @@ every other job keeps running.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -29,7 +30,8 @@ from .slots import (
 )
 from .wallclock import MINUTE, floor_minute
 
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# "06:30" and, as django-cron's own examples write it, "6:30".
+_HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 # At most this many missed slots of one catch-up are recorded one by one.
 MISSED_RECORD_LIMIT = 100
@@ -148,12 +150,12 @@ class Schedule:
         found += _minutes_problems(
             self.retry_after_failure_mins, "retry_after_failure_mins", allow_zero=False
         )
-        tolerance = self.run_tolerance_seconds
-        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        if not _is_seconds(self.run_tolerance_seconds):
             found.append(
                 ScheduleProblem(
                     "django_cronjobs.E011",
-                    f"run_tolerance_seconds must be a number >= 0, not {tolerance!r}.",
+                    "run_tolerance_seconds must be a number of seconds from 0 to "
+                    f"{MAX_SECONDS}, not {self.run_tolerance_seconds!r}.",
                 )
             )
         found += _missed_problems(self)
@@ -207,6 +209,11 @@ class Schedule:
         )
 
     @functools.cached_property
+    def at_times(self) -> list[time]:
+        """``run_at_times`` as times of day."""
+        return [_parse_hh_mm(text) for text in self.run_at_times]
+
+    @functools.cached_property
     def _interval(self) -> IntervalRule | None:
         if self.run_every_mins:
             return IntervalRule(int(self.run_every_mins))
@@ -216,7 +223,7 @@ class Schedule:
     def _wall_clock_rules(self) -> list[WallClockRule]:
         rules: list[WallClockRule] = []
         if self.run_at_times:
-            rules.append(AtTimesRule([_parse_hh_mm(text) for text in self.run_at_times]))
+            rules.append(AtTimesRule(self.at_times))
         if self.cron:
             rules.append(cron_rule(self.cron))
         return rules
@@ -350,18 +357,34 @@ def _parse_hh_mm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+# Ten years: longer intervals are typos, and datetime arithmetic overflows.
+MAX_MINUTES = 10 * 366 * 24 * 60
+MAX_SECONDS = 24 * 60 * 60
+
+
 def _minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[ScheduleProblem]:
     if value is None:
         return []
     low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_MINUTES:
         return [
             ScheduleProblem(
                 "django_cronjobs.E011",
-                f"{name} must be a whole number of minutes >= {low}, not {value!r}.",
+                f"{name} must be a whole number of minutes from {low} to {MAX_MINUTES}, "
+                f"not {value!r}.",
             )
         ]
     return []
+
+
+def _is_seconds(value: Any) -> bool:
+    """A finite number of seconds from 0 to a day."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_SECONDS
+    )
 
 
 def _missed_problems(schedule: Schedule) -> list[ScheduleProblem]:
@@ -382,13 +405,12 @@ def _missed_problems(schedule: Schedule) -> list[ScheduleProblem]:
             )
         )
     deadline = schedule.starting_deadline_seconds
-    if deadline is not None and (
-        isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline < 0
-    ):
+    if deadline is not None and not _is_seconds(deadline):
         found.append(
             ScheduleProblem(
                 "django_cronjobs.E017",
-                f"starting_deadline_seconds must be a number >= 0, not {deadline!r}.",
+                "starting_deadline_seconds must be a number of seconds from 0 to "
+                f"{MAX_SECONDS}, not {deadline!r}.",
             )
         )
     return found
@@ -408,7 +430,7 @@ def _times_problems(times: Any) -> list[ScheduleProblem]:
             ScheduleProblem(
                 "django_cronjobs.E009",
                 f"run_at_times has invalid times: {', '.join(map(repr, bad))}.",
-                "Write each time as 'HH:MM', 00:00 to 23:59.",
+                "Write each time as 'HH:MM' (or 'H:MM'), 00:00 to 23:59.",
             )
         ]
     return []

@@ -63,3 +63,14 @@ ReplayLimitJob = _job(
 DeadlineJob = _job(
     "DeadlineJob", "broken.deadline", Schedule(run_every_mins=5, starting_deadline_seconds=-1)
 )
+NanToleranceJob = _job(
+    "NanToleranceJob",
+    "broken.nan_tolerance",
+    Schedule(run_every_mins=5, run_tolerance_seconds=float("nan")),
+)
+HugeToleranceJob = _job(
+    "HugeToleranceJob",
+    "broken.huge_tolerance",
+    Schedule(run_every_mins=5, run_tolerance_seconds=1e30),
+)
+HugeIntervalJob = _job("HugeIntervalJob", "broken.huge_interval", Schedule(run_every_mins=10**12))

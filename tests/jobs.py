@@ -247,3 +247,24 @@ class ConnectionKilledJob(CronJobBase):
 
         kill_connection()
         return "survived"
+
+
+class DatabaseErrorJob(CronJobBase):
+    """Fails with an IntegrityError, which breaks a transaction it runs in."""
+
+    code = "tests.database_error"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> None:
+        from django_cronjobs.models import CronJobState
+
+        CronJobState.objects.create(job_name="tests.duplicate")
+        CronJobState.objects.create(job_name="tests.duplicate")
+
+
+class DjangoCronTimesJob(CronJobBase):
+    code = "tests.django_cron_times"
+    schedule = Schedule(run_at_times=["6:30"], timezone="UTC")
+
+    def do(self) -> str:
+        return "6:30"

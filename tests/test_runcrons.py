@@ -354,3 +354,29 @@ def subprocess_env():
     env["PYTHONPATH"] = os.getcwd()
     env["CRONJOBS_TEST_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
     return env
+
+
+def test_a_database_error_in_a_job_inside_the_callers_transaction(clock):
+    # This test runs inside a transaction, as Django's TestCase does.
+    out = run_crons("tests.jobs.DatabaseErrorJob", EVERY_MINUTE)
+    assert "[✘] tests.database_error" in out
+    assert "[✔] tests.every_minute" in out
+    failed = CronJobLog.objects.get(code="tests.database_error")
+    assert "IntegrityError" in failed.message
+    assert not CronJobState.objects.filter(job_name="tests.duplicate").exists()
+
+
+def test_a_schedule_that_cannot_be_computed_breaks_only_its_job(clock, monkeypatch):
+    def explode(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(jobs.DailyJob.schedule, "plan", explode)
+    report = Runner().run(["tests.jobs.DailyJob", EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == ["broken", "succeeded"]
+    assert "OverflowError" in report.broken[0].detail
+
+
+def test_django_cron_style_h_mm_times(clock):
+    clock.at(datetime(2025, 1, 6, 6, 30, 5, tzinfo=UTC))
+    assert "[✔] tests.django_cron_times" in run_crons("tests.jobs.DjangoCronTimesJob")
+    assert CronJobLog.objects.get().ran_at_time.isoformat() == "06:30:00"
