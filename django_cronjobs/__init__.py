@@ -35,6 +35,10 @@ def __getattr__(name: str) -> Any:
         from .exceptions import BadCronJobError
 
         return BadCronJobError
+    if name == "get_current_time":
+        from django.utils import timezone
+
+        return lambda: timezone.localtime()
     if name == "get_class":
         from django.utils.module_loading import import_string
 

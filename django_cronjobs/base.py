@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import conf
@@ -41,6 +43,22 @@ class CronJobBase:
     @classmethod
     def get_code(cls) -> str:
         return cls.code
+
+    @classmethod
+    def get_time_until_run(cls) -> timedelta:
+        """How long until the job is next due; zero when it is due now (django-cron)."""
+        from .models import CronJobState
+
+        now = timezone.now()
+        state = CronJobState.objects.filter(job_name=cls.code).first()
+        previous = state.last_slot if state is not None else None
+        plan = cls.schedule.plan(
+            previous, now, first_seen=state.first_seen if state is not None else now
+        )
+        if plan.run:
+            return timedelta(0)
+        upcoming = cls.schedule.next_slots(now, 1, previous_slot=previous)
+        return upcoming[0] - now if upcoming else timedelta.max
 
     def set_prev_success_cron(self, prev_success_cron: Any) -> None:
         self.prev_success_cron = prev_success_cron

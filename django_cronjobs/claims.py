@@ -34,6 +34,23 @@ def hostname() -> str:
     return socket.gethostname()[:255]
 
 
+@functools.cache
+def host_id() -> str:
+    """This host and pid namespace: cloned VMs and containers can share a hostname.
+
+    Two processes see each other's pids only when their host ids are equal:
+    same hostname, same boot (Linux's boot_id) and same pid namespace.
+    """
+    parts = [hostname()]
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as boot_id:
+            parts.append(boot_id.read().strip())
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    except OSError:
+        pass  # not Linux: the host name alone
+    return "|".join(parts)[:255]
+
+
 def read_states() -> dict[str, CronJobState]:
     """Every job's state, in one query whatever the number of jobs or log rows."""
     return {state.job_name: state for state in CronJobState.objects.all()}
@@ -118,6 +135,7 @@ def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> Cro
         slot=slot,
         ran_at_time=ran_at_time,
         hostname=hostname(),
+        host_id=host_id(),
         pid=os.getpid(),
     )
     try:
@@ -127,7 +145,30 @@ def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> Cro
         else:
             run.save(force_insert=True)
     except IntegrityError:
+        return _take_over_missed(run)
+    return run
+
+
+def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
+    """Turn a ``missed`` row for our slot into our run.
+
+    A process with a stale view may record a slot as missed just after we
+    claimed it; the claim is ours, so the run goes ahead in that row.
+    """
+    if run.slot is None:
         return None
+    fields = ["start_time", "status", "ran_at_time", "hostname", "host_id", "pid"]
+    updated = CronJobLog.objects.filter(
+        code=run.code, slot=run.slot, status=RunStatus.MISSED
+    ).update(
+        message="",
+        end_time=None,
+        lease_expires_at=run.lease_expires_at,
+        **{name: getattr(run, name) for name in fields},
+    )
+    if not updated:
+        return None
+    run.pk = CronJobLog.objects.get(code=run.code, slot=run.slot).pk
     return run
 
 

@@ -79,6 +79,14 @@ class CronJobLog(models.Model):
     )
     hostname = models.CharField(_("host"), max_length=255, blank=True, default="")
     pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+    host_id = models.CharField(
+        _("host id"),
+        max_length=255,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("Host name, boot id and pid namespace: where the pid means something."),
+    )
     lease_expires_at = models.DateTimeField(
         _("lease expires at"),
         null=True,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
 
-from .claims import hostname
+from .claims import host_id
 from .models import CronJobLog, CronJobState, RunStatus
 
 logger = logging.getLogger("django_cronjobs")
@@ -33,16 +34,38 @@ def process_is_alive(pid: int) -> bool:
     return True
 
 
-def abandon_dead_runs() -> list[CronJobLog]:
-    """Mark every running run whose process died as abandoned; free its lock."""
+@dataclass
+class RecoveryScan:
+    """What a look at the running runs found.
+
+    ``held`` are the codes of jobs whose run lives on this host although its
+    lease ran out (its heartbeat lagged): their lock must be honoured anyway.
+    """
+
+    abandoned: list[CronJobLog] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)
+
+
+def abandon_dead_runs() -> RecoveryScan:
+    """Mark every running run whose process died as abandoned; free its lock.
+
+    On the run's own host (same host id) the kernel is asked, and its answer
+    wins over the lease either way: a live process is never abandoned, even
+    if its heartbeat lagged. Elsewhere the lease decides.
+    """
     now = timezone.now()
-    here = hostname()
-    suspects = CronJobLog.objects.running().filter(Q(lease_expires_at__lt=now) | Q(hostname=here))
-    abandoned = []
+    here = host_id()
+    suspects = CronJobLog.objects.running().filter(Q(lease_expires_at__lt=now) | Q(host_id=here))
+    scan = RecoveryScan()
     for run in suspects:
+        local = run.host_id == here and run.pid is not None
+        gone = local and not process_is_alive(run.pid)  # type: ignore[arg-type]
         expired = run.lease_expires_at is not None and run.lease_expires_at < now
-        gone = run.hostname == here and run.pid is not None and not process_is_alive(run.pid)
-        if not (expired or gone):
+        if local and not gone:
+            if expired:
+                scan.held.add(run.code)
+            continue
+        if not (gone or expired):
             continue
         why = (
             f"process {run.pid} on {run.hostname} is gone"
@@ -51,8 +74,8 @@ def abandon_dead_runs() -> list[CronJobLog]:
             f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} (lease expired)"
         )
         if _abandon(run, why):
-            abandoned.append(run)
-    return abandoned
+            scan.abandoned.append(run)
+    return scan
 
 
 def _abandon(run: CronJobLog, why: str) -> bool:

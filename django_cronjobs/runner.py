@@ -147,10 +147,18 @@ class Runner:
                 )
             return
         states = claims.ensure_states([entry.code for entry in runnable], claims.read_states())
+        held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
-            for run in abandon_dead_runs():
+            scan = abandon_dead_runs()
+            for run in scan.abandoned:
                 self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
+            held = scan.held
         for entry in runnable:
+            if entry.code in held and not self._parallel(entry):
+                # Its run lives on this host, late heartbeat or not.
+                self.say(f"[ ] {entry.code}")
+                self.report.results.append(JobResult(entry.code, "locked"))
+                continue
             self._tick_job(entry, states[entry.code], lock_class)
         if not self.dry_run:
             delete_old_logs()
@@ -158,10 +166,13 @@ class Runner:
                 close_old_connections()
 
     @staticmethod
-    def _may_have_dead_runs(entries: list[JobEntry], states: dict[str, CronJobState]) -> bool:
+    def _parallel(entry: JobEntry) -> bool:
+        return entry.job_class is not None and entry.job_class.ALLOW_PARALLEL_RUNS
+
+    def _may_have_dead_runs(self, entries: list[JobEntry], states: dict[str, CronJobState]) -> bool:
         # Only then is the log read: an idle tick stays one query.
         return any(state.last_status == RunStatus.RUNNING for state in states.values()) or any(
-            entry.job_class is not None and entry.job_class.ALLOW_PARALLEL_RUNS for entry in entries
+            self._parallel(entry) for entry in entries
         )
 
     # -- one job --------------------------------------------------------------
@@ -254,7 +265,7 @@ class Runner:
             if not connection.in_atomic_block:
                 close_old_connections()  # a long tick outlives CONN_MAX_AGE
             if not claims.claim(code, slot, lock if database_lock else None):
-                if lock is not None and database_lock and state.locked and slot is None:
+                if lock is not None and database_lock and _lock_held(state):
                     self._locked(code, lock)
                 else:
                     self.say(f"[ ] {code}")
@@ -286,6 +297,12 @@ class Runner:
     def _locked(self, code: str, lock: LockBackend) -> None:
         self.say(lock.lock_failed_message())
         self.report.results.append(JobResult(code, "locked"))
+
+
+def _lock_held(state: CronJobState) -> bool:
+    """Whether the state read at the start of the tick showed a live database lock."""
+    expires = state.lock_expires_at
+    return state.locked and (expires is None or expires >= timezone.now())
 
 
 def _guards_in_claim(lock: LockBackend) -> bool:

@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
@@ -21,6 +21,7 @@ from django.db import models
 from django.utils import timezone as django_timezone
 
 from .slots import (
+    DST_MARGIN,
     AtTimesRule,
     DayFilter,
     IntervalRule,
@@ -28,13 +29,14 @@ from .slots import (
     cron_rule,
     expand_cron_macro,
 )
-from .wallclock import MINUTE, floor_minute
+from .wallclock import MINUTE, floor_minute, local_wall_time
 
 # "06:30" and, as django-cron's own examples write it, "6:30".
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 # At most this many missed slots of one catch-up are recorded one by one.
 MISSED_RECORD_LIMIT = 100
+FAR_PAST = datetime(2001, 1, 1, tzinfo=UTC)
 # A slot this recent is never missed: it runs, oldest first. It absorbs a
 # crontab that fires late and hosts whose clocks disagree by up to 90 s.
 CURRENT_SLOT_SECONDS = 120
@@ -182,7 +184,19 @@ class Schedule:
                     "Give run_every_mins, run_at_times or cron.",
                 )
             )
+        if not found and self._filtered and not self.next_slots(FAR_PAST, 1):
+            found.append(
+                ScheduleProblem(
+                    "django_cronjobs.E008",
+                    "The schedule never fires on the days its day filters allow.",
+                    "Day filters count 0 as Monday; cron's weekday field counts 0 as Sunday.",
+                )
+            )
         return found
+
+    @property
+    def _filtered(self) -> bool:
+        return self.run_weekly_on_days is not None or self.run_monthly_on_days is not None
 
     # -- evaluation (valid schedules only) ------------------------------------
 
@@ -326,13 +340,19 @@ class Schedule:
             return None
         return floor_minute(failed_at) + timedelta(minutes=self.retry_after_failure_mins)
 
-    def next_slots(self, after: datetime, count: int = 5) -> list[datetime]:
-        """The next ``count`` slots after ``after`` if the job ran at ``after``."""
+    def next_slots(
+        self, after: datetime, count: int = 5, *, previous_slot: datetime | None = None
+    ) -> list[datetime]:
+        """The next ``count`` slots after ``after``.
+
+        ``run_every_mins`` slots follow ``previous_slot`` (default: ``after``).
+        """
         if self.every_invocation:
             return []
         found: set[datetime] = set()
         if self._interval is not None:
-            for slot in self._interval.following(after, after, self._days, self.zone):
+            anchor = previous_slot or after
+            for slot in self._interval.following(after, anchor, self._days, self.zone):
                 found.add(slot)
                 if len(found) >= count:
                     break
@@ -340,10 +360,14 @@ class Schedule:
             mine: list[datetime] = []
             for instant in rule.following(after, self._days, self.zone):
                 mine.append(instant)
-                # A few more than asked, since instants near a DST change may
-                # come out of order.
-                if len(mine) >= count + 4:
-                    break
+                # Near a DST change instants come a little out of order: stop
+                # only when no later local time can give an earlier instant.
+                if len(mine) >= count:
+                    last_needed = sorted(mine)[count - 1]
+                    if local_wall_time(instant, self.zone) > (
+                        local_wall_time(last_needed, self.zone) + DST_MARGIN
+                    ):
+                        break
             found.update(mine)
         return sorted(found)[:count]
 

@@ -144,6 +144,15 @@ def next_allowed_day(day: date, days: DayFilter) -> date | None:
     return None
 
 
+def previous_allowed_day(day: date, days: DayFilter) -> date | None:
+    """The last day before ``day`` that ``days`` allows, if one came not long ago."""
+    for offset in range(1, SEARCH_LIMIT_DAYS):
+        candidate = day - timedelta(days=offset)
+        if days.allows(candidate):
+            return candidate
+    return None
+
+
 class WallClockRule:
     """Local wall-clock times (``run_at_times`` or a cron expression).
 
@@ -160,6 +169,46 @@ class WallClockRule:
     def ascending(self, start: datetime) -> Iterator[datetime]:
         """Naive local matches after ``start``, earliest first."""
         raise NotImplementedError
+
+    def _allowed_descending(self, start: datetime, days: DayFilter) -> Iterator[datetime]:
+        """:meth:`descending`, jumping over the days the filter forbids.
+
+        Gives up SEARCH_LIMIT_DAYS before ``start``: the filter and the
+        rule may have no day in common.
+        """
+        horizon = start - timedelta(days=SEARCH_LIMIT_DAYS)
+        while True:
+            for wall in self.descending(start):
+                if wall < horizon:
+                    return
+                if days.allows(wall.date()):
+                    yield wall
+                    continue
+                allowed = previous_allowed_day(wall.date(), days)
+                if allowed is None:
+                    return
+                start = datetime.combine(allowed, time(23, 59))
+                break
+            else:
+                return
+
+    def _allowed_ascending(self, start: datetime, days: DayFilter) -> Iterator[datetime]:
+        """:meth:`ascending`, jumping over the days the filter forbids (for a while)."""
+        horizon = start + timedelta(days=SEARCH_LIMIT_DAYS)
+        while True:
+            for wall in self.ascending(start):
+                if wall > horizon:
+                    return
+                if days.allows(wall.date()):
+                    yield wall
+                    continue
+                allowed = next_allowed_day(wall.date(), days)
+                if allowed is None:
+                    return
+                start = datetime.combine(allowed, time()) - MINUTE
+                break
+            else:
+                return
 
     def latest(
         self, since: datetime, now: datetime, days: DayFilter, zone: tzinfo
@@ -178,11 +227,9 @@ class WallClockRule:
         oldest_wall = local_wall_time(since, zone) - _dst_margin(zone, since)
         found: list[datetime] = []
         bound: datetime | None = None  # walls below it only give instants past the limit
-        for count, wall in enumerate(self.descending(newest_wall)):
+        for count, wall in enumerate(self._allowed_descending(newest_wall, days)):
             if wall <= oldest_wall or count > MAX_MATCHES or (bound is not None and wall < bound):
                 break
-            if not days.allows(wall.date()):
-                continue
             found.extend(
                 instant
                 for instant in instants_of(wall, zone, fixed_time=self.fixed_time)
@@ -196,11 +243,9 @@ class WallClockRule:
     def following(self, after: datetime, days: DayFilter, zone: tzinfo) -> Iterator[datetime]:
         """Instants after ``after``, ascending (a few may come out of order at DST)."""
         start = local_wall_time(after, zone) - DST_MARGIN
-        for count, wall in enumerate(self.ascending(start)):
+        for count, wall in enumerate(self._allowed_ascending(start, days)):
             if count > MAX_MATCHES:
                 return
-            if not days.allows(wall.date()):
-                continue
             for instant in instants_of(wall, zone, fixed_time=self.fixed_time):
                 if instant > after:
                     yield instant

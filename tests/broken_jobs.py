@@ -74,3 +74,9 @@ HugeToleranceJob = _job(
     Schedule(run_every_mins=5, run_tolerance_seconds=1e30),
 )
 HugeIntervalJob = _job("HugeIntervalJob", "broken.huge_interval", Schedule(run_every_mins=10**12))
+DisjointDaysJob = _job(
+    "DisjointDaysJob",
+    "broken.disjoint_days",
+    # cron's 1 is Monday, django-cron's 1 is Tuesday: never both.
+    Schedule(cron="0 9 * * 1", run_weekly_on_days=[1]),
+)

@@ -26,6 +26,7 @@ BROKEN_ENTRIES = [
     ("tests.broken_jobs.SixFieldCronJob", "django_cronjobs.E007", "Invalid cron expression"),
     ("tests.broken_jobs.RebootCronJob", "django_cronjobs.E007", "Invalid cron expression"),
     ("tests.broken_jobs.NeverCronJob", "django_cronjobs.E008", "never fires"),
+    ("tests.broken_jobs.DisjointDaysJob", "django_cronjobs.E008", "never fires on the days"),
     ("tests.broken_jobs.Hour25Job", "django_cronjobs.E009", "'25:00'"),
     ("tests.broken_jobs.Minute60Job", "django_cronjobs.E009", "'12:60'"),
     ("tests.broken_jobs.ShortTimeJob", "django_cronjobs.E009", "'7:5'"),

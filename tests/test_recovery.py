@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from django_cronjobs import claims
+from django_cronjobs import claims, recovery
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
 from tests.conftest import run_crons
@@ -29,8 +29,10 @@ def dead_pid() -> int:
     return process.pid
 
 
-def crashed_run(host: str, pid: int, lease_until: datetime) -> CronJobLog:
+def crashed_run(host: str, pid: int, lease_until: datetime, host_id: str = "") -> CronJobLog:
     """What a process that died mid-run leaves behind: a running row and a lock."""
+    if not host_id:
+        host_id = claims.host_id() if host == claims.hostname() else f"{host}|boot|ns"
     CronJobState.objects.create(
         job_name="tests.every_minute",
         last_slot=T0 - timedelta(minutes=1),
@@ -47,6 +49,7 @@ def crashed_run(host: str, pid: int, lease_until: datetime) -> CronJobLog:
         start_time=T0 - timedelta(minutes=1),
         status=RunStatus.RUNNING,
         hostname=host,
+        host_id=host_id,
         pid=pid,
         lease_expires_at=lease_until,
     )
@@ -69,7 +72,7 @@ def test_a_dead_process_on_this_host_is_abandoned_at_once(clock):
 @pytest.mark.django_db
 def test_another_hosts_run_is_abandoned_only_after_its_lease(clock):
     crashed = crashed_run("elsewhere", 4242, T0 + timedelta(minutes=2))
-    assert "[ ] tests.every_minute" in run_crons(EVERY_MINUTE)
+    assert "lock found" in run_crons(EVERY_MINUTE)
     crashed.refresh_from_db()
     assert crashed.status == RunStatus.RUNNING
     clock.at(T0 + timedelta(minutes=2, seconds=1))
@@ -82,9 +85,20 @@ def test_another_hosts_run_is_abandoned_only_after_its_lease(clock):
 
 
 @pytest.mark.django_db
-def test_a_live_process_on_this_host_is_left_alone(clock):
-    crashed_run(claims.hostname(), os.getppid(), T0 + timedelta(minutes=2))
-    assert "[ ] tests.every_minute" in run_crons(EVERY_MINUTE)
+@pytest.mark.parametrize("lease", [timedelta(minutes=2), -timedelta(hours=1)])
+def test_a_live_process_on_this_host_is_left_alone_even_when_its_lease_lags(clock, lease):
+    crashed_run(claims.hostname(), os.getppid(), T0 + lease)
+    report = Runner().run([EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == ["locked"]
+    assert CronJobLog.objects.get().status == RunStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_clone_with_the_same_hostname_is_not_taken_for_this_host(clock):
+    # A cloned VM or a container on the host network: same name, other pids.
+    crashed_run(claims.hostname(), dead_pid(), T0 + timedelta(minutes=2), host_id="clone|b|n")
+    report = Runner().run([EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == ["locked"]
     assert CronJobLog.objects.get().status == RunStatus.RUNNING
 
 
@@ -103,6 +117,7 @@ def test_an_abandoned_run_counts_as_a_failure_for_retries(clock, settings):
         start_time=T0,
         status=RunStatus.RUNNING,
         hostname=claims.hostname(),
+        host_id=claims.host_id(),
         pid=pid,
     )
     clock.at(T0 + timedelta(minutes=1))
@@ -164,7 +179,7 @@ def test_a_live_long_job_on_another_host_is_never_taken_for_dead(settings, monke
         assert time.monotonic() < deadline
         time.sleep(0.05)
     # This process plays another host: it cannot see the child's pid.
-    monkeypatch.setattr(claims, "hostname", lambda: "another-host")
+    monkeypatch.setattr(recovery, "host_id", lambda: "another-host|boot|ns")
     outcomes = []
     # Ticks from "another host" while the job runs, lease after lease.
     while CronJobLog.objects.running().exists():

@@ -178,7 +178,7 @@ def test_a_held_database_lock_blocks_the_job(clock):
         lock_expires_at=T0 + timedelta(hours=1),
     )
     out = run_crons(EVERY_MINUTE)
-    assert "[ ] tests.every_minute" in out
+    assert "tests.jobs.EveryMinuteJob: lock found. Will try later." in out
     assert not CronJobLog.objects.exists()
 
 
@@ -380,3 +380,43 @@ def test_django_cron_style_h_mm_times(clock):
     clock.at(datetime(2025, 1, 6, 6, 30, 5, tzinfo=UTC))
     assert "[✔] tests.django_cron_times" in run_crons("tests.jobs.DjangoCronTimesJob")
     assert CronJobLog.objects.get().ran_at_time.isoformat() == "06:30:00"
+
+
+def test_a_scheduled_job_held_by_a_live_database_lock_says_so(clock):
+    CronJobLock.objects.create(
+        job_name="tests.every_minute", locked=True, lock_expires_at=T0 + timedelta(minutes=1)
+    )
+    report = Runner(write=lambda line: None).run([EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == ["locked"]
+
+
+def test_a_slot_recorded_as_missed_by_a_stale_process_still_runs(clock):
+    # Another process recorded our slot as missed between our claim and insert.
+    from django_cronjobs import claims
+
+    claims.ensure_states(["tests.every_minute"])
+    assert claims.claim("tests.every_minute", T0, None)
+    claims.record_missed("tests.every_minute", [T0], False, "Missed")
+    run = claims.start_run("tests.every_minute", T0, None)
+    assert run is not None
+    stored = CronJobLog.objects.get()
+    assert (stored.pk, stored.status, stored.end_time) == (run.pk, RunStatus.RUNNING, None)
+
+
+def test_django_cron_helpers(clock):
+    import django_cronjobs
+    from django_cronjobs.backends.lock.cache import CacheLock
+    from django_cronjobs.backends.lock.database import DatabaseLock
+    from django_cronjobs.backends.lock.file import FileLock
+    from django_cronjobs.locks import lock_backend_class
+
+    assert lock_backend_class("django_cronjobs.backends.lock.file.FileLock") is FileLock
+    assert {CacheLock, DatabaseLock, FileLock} <= {
+        lock_backend_class(n) for n in ("cache", "database", "file")
+    }
+    assert django_cronjobs.get_current_time() == T0
+    assert django_cronjobs.get_class("tests.jobs.DailyJob") is jobs.DailyJob
+    assert jobs.EveryFiveMinutesJob.get_time_until_run() == timedelta(0)
+    run_crons("tests.jobs.EveryFiveMinutesJob")
+    clock.at(T0 + timedelta(minutes=2))
+    assert jobs.EveryFiveMinutesJob.get_time_until_run() == timedelta(minutes=3)

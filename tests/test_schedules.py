@@ -215,3 +215,22 @@ def test_fixed_time_in_the_dst_hour_runs_exactly_once(day, schedule):
     else:
         # 02:30 happens twice: it runs at the first, 02:30 CEST.
         assert runs[0] == datetime(2025, 10, 26, 0, 30, tzinfo=UTC)
+
+
+def test_rare_days_are_found_quickly_and_correctly():
+    # Every minute, but only on a Friday the 13th.
+    schedule = Schedule(cron="* * * * *", run_weekly_on_days=[4], run_monthly_on_days=[13])
+    assert schedule.due_slot(
+        datetime(2024, 12, 13, 12, 0, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)
+    ) == datetime(2024, 12, 13, 23, 59, tzinfo=UTC)
+    assert schedule.next_slots(datetime(2025, 8, 1, tzinfo=UTC), 1) == [
+        datetime(2026, 2, 13, 0, 0, tzinfo=UTC)
+    ]
+
+
+def test_next_slots_stay_in_order_across_fall_back():
+    schedule = Schedule(cron="* * * * *", timezone="Europe/Berlin")
+    start = datetime(2025, 10, 25, 23, 59, 30, tzinfo=UTC)
+    assert schedule.next_slots(start, 6) == [
+        datetime(2025, 10, 26, 0, m, tzinfo=UTC) for m in range(6)
+    ]

@@ -21,7 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "-s", "--sleep", type=int, default=5 * 60, help="Sleep interval in seconds."
+            "-s",
+            "--sleep",
+            type=int,
+            default=60,
+            help="Sleep interval in seconds (default 60: every minute, like cron).",
         )
         parser.add_argument(
             "--cron_classes", "--cron-classes", nargs="+", help="List of cron classes to run."
