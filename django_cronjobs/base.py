@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,11 +25,20 @@ class CronJobBase:
     still runs; ``DJANGO_CRON_LOCK_TIME`` (seconds) bounds how long a run's
     lock outlives a process that never released it; ``MIN_NUM_FAILURES`` and
     ``remove_successful_cron_logs`` keep django-cron's meaning.
+    ``TIMEOUT_SECONDS`` (default ``CRONJOBS_DEFAULT_TIMEOUT_SECONDS``) stops a
+    run that takes longer: such a job runs in a child process.
     """
+
+    @classmethod
+    def timeout(cls) -> float | None:
+        """This job's timeout in seconds, or None."""
+        own = cls.TIMEOUT_SECONDS
+        return own if own is not None else conf.DEFAULT_TIMEOUT_SECONDS
 
     code: ClassVar[str]
     schedule: ClassVar[Schedule]
     ALLOW_PARALLEL_RUNS: ClassVar[bool] = False
+    TIMEOUT_SECONDS: ClassVar[float | None] = None
     DJANGO_CRON_LOCK_TIME: ClassVar[int | None] = None
     MIN_NUM_FAILURES: ClassVar[int] = 10
     remove_successful_cron_logs: ClassVar[bool] = False
@@ -146,6 +156,20 @@ def _class_problems(job_class: type[CronJobBase]) -> list[Problem]:
                 "django_cronjobs.E004",
                 f"{job_class.__name__}.code must be a non-empty string of at most "
                 f"{CODE_MAX_LENGTH} characters, not {code!r}.",
+            )
+        )
+    timeout = getattr(job_class, "TIMEOUT_SECONDS", None)
+    if timeout is not None and not (
+        isinstance(timeout, int | float)
+        and not isinstance(timeout, bool)
+        and math.isfinite(timeout)
+        and timeout > 0
+    ):
+        problems.append(
+            Problem(
+                "django_cronjobs.E011",
+                f"{job_class.__name__}.TIMEOUT_SECONDS must be a number of seconds > 0, "
+                f"not {timeout!r}.",
             )
         )
     schedule = getattr(job_class, "schedule", None)

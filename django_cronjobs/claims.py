@@ -15,10 +15,10 @@ import os
 import socket
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import DateTimeField, Func, Max, Q
 from django.utils import timezone
 
 from .conf import conf
@@ -51,9 +51,32 @@ def host_id() -> str:
     return "|".join(parts)[:255]
 
 
+class DatabaseNow(Func):
+    """The database server's clock, in UTC, to measure this host's clock against."""
+
+    template = "CURRENT_TIMESTAMP"
+    output_field = DateTimeField()
+
+    def as_mysql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # CURRENT_TIMESTAMP is in the session's zone there.
+        return self.as_sql(compiler, connection, template="UTC_TIMESTAMP(6)", **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="STATEMENT_TIMESTAMP()", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'NOW')", **extra
+        )
+
+
 def read_states() -> dict[str, CronJobState]:
-    """Every job's state, in one query whatever the number of jobs or log rows."""
-    return {state.job_name: state for state in CronJobState.objects.all()}
+    """Every job's state, in one query whatever the number of jobs or log rows.
+
+    Each row carries ``database_now``, the database server's clock.
+    """
+    rows = CronJobState.objects.annotate(database_now=DatabaseNow())
+    return {state.job_name: state for state in rows}
 
 
 def ensure_states(

@@ -40,6 +40,21 @@ class Settings:
         return _setting("CRONJOBS_LOCK_BACKEND", "DJANGO_CRON_LOCK_BACKEND", "database")  # type: ignore[no-any-return]
 
     @property
+    def DEFAULT_TIMEOUT_SECONDS(self) -> float | None:
+        """Timeout of jobs that set no TIMEOUT_SECONDS; None: no timeout."""
+        return _setting("CRONJOBS_DEFAULT_TIMEOUT_SECONDS", None, None)  # type: ignore[no-any-return]
+
+    @property
+    def CONCURRENCY(self) -> int:
+        """How many due jobs of one tick run at once (each in its own process)."""
+        return _setting("CRONJOBS_CONCURRENCY", None, 1)  # type: ignore[no-any-return]
+
+    @property
+    def CLOCK_SKEW_WARNING(self) -> float:
+        """Seconds of difference from the database's clock that runcrons warns about."""
+        return _setting("CRONJOBS_CLOCK_SKEW_WARNING", None, 30)  # type: ignore[no-any-return]
+
+    @property
     def LOCK_TIME(self) -> int:
         """Lock timeout (seconds) handed to custom lock backends as ``self.timeout``.
 

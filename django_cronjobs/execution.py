@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .base import CronJobBase
 from .conf import conf
 from .heartbeat import Heartbeat
 from .interruption import Interrupted
+from .isolation import run_in_child
 from .locks.base import LockBackend
 from .log_text import as_ascii, as_log_text
 from .models import CronJobLog, RunStatus
@@ -37,6 +39,10 @@ class Execution:
     lock: LockBackend | None
     database_lock: bool
     signals_handled: bool = False
+    isolated: bool = False
+    """Run do() in a child process even without a timeout (concurrent ticks)."""
+    stop: threading.Event | None = None
+    """Set by the runner when the tick is interrupted (concurrent ticks)."""
 
     @property
     def code(self) -> str:
@@ -68,39 +74,10 @@ class Execution:
 
         An interruption (SIGINT, SIGTERM) is recorded, then raised again.
         """
-        limit = conf.MESSAGE_MAX_LENGTH
         logger.info("Running cron job %s (slot %s)", run.code, run.slot)
-        interruption: BaseException | None = None
         outside_transaction = not connection.in_atomic_block
-        # Inside a caller's transaction (a TestCase, a Celery task) the job
-        # gets a savepoint, so that a database error in it fails the run
-        # without breaking the caller's transaction.
-        savepoint = nullcontext() if outside_transaction else transaction.atomic()
-        try:
-            with (
-                Heartbeat(run, self.lock_token, None if self.database_lock else self.lock),
-                savepoint,
-            ):
-                result = self.job_class().do()
-        except Interrupted as error:
-            interruption = error
-        except KeyboardInterrupt as error:
-            if not self.signals_handled:
-                interruption = error  # no handler: this is how SIGINT arrives
-            run.status, run.is_success = RunStatus.FAILED, False
-            run.message = as_log_text(traceback.format_exc(), limit)
-        except (Exception, SystemExit):
-            # sys.exit() in a job fails the run, not runcrons.
-            run.status, run.is_success = RunStatus.FAILED, False
-            run.message = as_log_text(traceback.format_exc(), limit)
-        else:
-            run.status, run.is_success = RunStatus.SUCCEEDED, True
-            run.message = as_log_text(result, limit)
-        if interruption is not None:
-            run.status, run.is_success = RunStatus.INTERRUPTED, False
-            run.message = as_log_text(
-                f"Interrupted ({interruption!r}):\n{traceback.format_exc()}", limit
-            )
+        with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
+            interruption = self._outcome(run, outside_transaction)
         if outside_transaction:
             discard_leaked_transaction(run)
         self.record(run)
@@ -115,6 +92,48 @@ class Execution:
         if interruption is not None:
             raise interruption
 
+    def _outcome(self, run: CronJobLog, outside_transaction: bool) -> BaseException | None:
+        """Run do() here or in a child; put the outcome on ``run``.
+
+        Returns the interruption to raise once the outcome is recorded.
+        """
+        limit = conf.MESSAGE_MAX_LENGTH
+        timeout = self.job_class.timeout()
+        try:
+            if timeout is not None or self.isolated:
+                child = run_in_child(job_path(self.job_class), timeout, limit, self.stop)
+                run.status, run.message = child.status, child.message
+                run.is_success = child.status == RunStatus.SUCCEEDED
+                return None
+            # Inside a caller's transaction (a TestCase, a Celery task) the job
+            # gets a savepoint, so that a database error in it fails the run
+            # without breaking the caller's transaction.
+            with nullcontext() if outside_transaction else transaction.atomic():
+                result = self.job_class().do()
+        except Interrupted as error:
+            return self._interrupted(run, error)
+        except KeyboardInterrupt as error:
+            if not self.signals_handled:
+                return self._interrupted(run, error)  # this is how SIGINT arrives
+            run.status, run.is_success = RunStatus.FAILED, False
+            run.message = as_log_text(traceback.format_exc(), limit)
+        except (Exception, SystemExit):
+            # sys.exit() in a job fails the run, not runcrons.
+            run.status, run.is_success = RunStatus.FAILED, False
+            run.message = as_log_text(traceback.format_exc(), limit)
+        else:
+            run.status, run.is_success = RunStatus.SUCCEEDED, True
+            run.message = as_log_text(result, limit)
+        return None
+
+    @staticmethod
+    def _interrupted(run: CronJobLog, error: BaseException) -> BaseException:
+        run.status, run.is_success = RunStatus.INTERRUPTED, False
+        run.message = as_log_text(
+            f"Interrupted ({error!r}):\n{traceback.format_exc()}", conf.MESSAGE_MAX_LENGTH
+        )
+        return error
+
     def record(self, run: CronJobLog) -> None:
         """Store the outcome; a message the database refuses is stored escaped."""
         try:
@@ -126,6 +145,10 @@ class Execution:
             close_old_connections()
         run.message = as_ascii(run.message)
         claims.finish_run(run, self.lock_token)
+
+
+def job_path(job_class: type[CronJobBase]) -> str:
+    return f"{job_class.__module__}.{job_class.__qualname__}"
 
 
 def discard_leaked_transaction(run: CronJobLog) -> None:

@@ -8,11 +8,13 @@ the outcome is in the returned :class:`TickReport` and in CronJobLog.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
 from . import claims
@@ -55,6 +57,8 @@ class TickReport:
 
     results: list[JobResult] = field(default_factory=list)
     interrupted: BaseException | None = None
+    clock_skew: float | None = None
+    """Seconds this host's clock is ahead of the database's (None: not measured)."""
 
     def with_outcome(self, *outcomes: str) -> list[JobResult]:
         return [result for result in self.results if result.outcome in outcomes]
@@ -82,7 +86,9 @@ class Runner:
     error lines back. ``handle_signals`` (for the command line) turns SIGTERM
     and SIGINT into an interruption; then a KeyboardInterrupt that a job
     raises itself is just a failed run. Without it, SIGINT's KeyboardInterrupt
-    interrupts the tick.
+    interrupts the tick. ``concurrency`` (default ``CRONJOBS_CONCURRENCY``)
+    runs up to that many due jobs at once, each in its own child process
+    with its own database connections.
     """
 
     def __init__(
@@ -93,22 +99,27 @@ class Runner:
         silent: bool = False,
         write: Callable[[str], None] | None = None,
         handle_signals: bool = False,
+        concurrency: int | None = None,
     ) -> None:
         self.force = force
         self.dry_run = dry_run
         self.silent = silent
         self.handle_signals = handle_signals
+        self.concurrency = max(1, concurrency or conf.CONCURRENCY)
         self._write = write or (lambda line: None)
+        self._output_lock = threading.Lock()
+        self._stop = threading.Event()
         self.report = TickReport()
         self._signals_handled = False
 
     def say(self, line: str) -> None:
         if not self.silent:
-            self._write(line)
+            self.shout(line)
 
     def shout(self, line: str) -> None:
         """Print even when silent: what is broken must reach cron mail."""
-        self._write(line)
+        with self._output_lock:
+            self._write(line)
 
     def run(self, names: Sequence[str] | None = None) -> TickReport:
         self.report = TickReport()
@@ -146,24 +157,83 @@ class Runner:
                     entry.code, Problem("django_cronjobs.E014", f"Unknown lock backend: {error}")
                 )
             return
-        states = claims.ensure_states([entry.code for entry in runnable], claims.read_states())
+        known = claims.read_states()
+        self._check_clock(known)
+        states = claims.ensure_states([entry.code for entry in runnable], known)
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
             scan = abandon_dead_runs()
             for run in scan.abandoned:
                 self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
             held = scan.held
+        todo = []
         for entry in runnable:
             if entry.code in held and not self._parallel(entry):
                 # Its run lives on this host, late heartbeat or not.
                 self.say(f"[ ] {entry.code}")
                 self.report.results.append(JobResult(entry.code, "locked"))
-                continue
-            self._tick_job(entry, states[entry.code], lock_class)
+            else:
+                todo.append((entry, states[entry.code]))
+        if self.concurrency > 1 and len(todo) > 1 and not self.dry_run:
+            self._tick_concurrently(todo, lock_class)
+        else:
+            for entry, state in todo:
+                self._tick_job(entry, state, lock_class)
         if not self.dry_run:
             delete_old_logs()
             if not connection.in_atomic_block:
                 close_old_connections()
+
+    def _tick_concurrently(
+        self,
+        todo: list[tuple[JobEntry, CronJobState]],
+        lock_class: type[LockBackend] | None,
+    ) -> None:
+        """Up to ``concurrency`` jobs at once; a thread each waits on a child process."""
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="cronjobs") as pool:
+            pending = {
+                pool.submit(self._tick_job_in_thread, entry, state, lock_class)
+                for entry, state in todo
+            }
+            try:
+                while pending:
+                    # Short waits keep the main thread ready for a signal.
+                    _, pending = wait(pending, timeout=0.2)
+            except (KeyboardInterrupt, Interrupted):
+                self._stop.set()  # each thread stops its child and records it
+                wait(pending)
+                raise
+
+    def _tick_job_in_thread(
+        self, entry: JobEntry, state: CronJobState, lock_class: type[LockBackend] | None
+    ) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self._tick_job(entry, state, lock_class)
+        except Interrupted:
+            pass  # recorded; the main thread re-raises its own
+        finally:
+            connections.close_all()  # this thread's connections
+
+    def _check_clock(self, states: dict[str, CronJobState]) -> None:
+        """Warn when this host's clock and the database's disagree by much."""
+        database_now = next(
+            (getattr(state, "database_now", None) for state in states.values()), None
+        )
+        if database_now is None:
+            return
+        if timezone.is_naive(database_now):
+            database_now = timezone.make_aware(database_now, UTC)
+        skew = (timezone.now() - database_now).total_seconds()
+        self.report.clock_skew = skew
+        if abs(skew) > conf.CLOCK_SKEW_WARNING:
+            logger.warning(
+                "This host's clock is %+.0f s off the database's: slots may run early or "
+                "late, and leases (%s s) may expire early; keep clocks in sync (NTP)",
+                skew,
+                conf.LEASE_SECONDS,
+            )
 
     @staticmethod
     def _parallel(entry: JobEntry) -> bool:
@@ -260,7 +330,13 @@ class Runner:
             return False
         try:
             execution = Execution(
-                job_class, slot, lock, database_lock, signals_handled=self._signals_handled
+                job_class,
+                slot,
+                lock,
+                database_lock,
+                signals_handled=self._signals_handled,
+                isolated=self.concurrency > 1,
+                stop=self._stop,
             )
             if not connection.in_atomic_block:
                 close_old_connections()  # a long tick outlives CONN_MAX_AGE

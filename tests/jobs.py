@@ -268,3 +268,66 @@ class DjangoCronTimesJob(CronJobBase):
 
     def do(self) -> str:
         return "6:30"
+
+
+class TimeoutJob(CronJobBase):
+    """Sleeps far past its one-second timeout."""
+
+    code = "tests.timeout"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 1
+
+    def do(self) -> str:
+        import time
+
+        time.sleep(60)
+        return "never"
+
+
+class StubbornJob(CronJobBase):
+    """Ignores SIGTERM: only SIGKILL stops it."""
+
+    code = "tests.stubborn"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 0.5
+
+    def do(self) -> str:
+        import signal
+        import time
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(60)
+        return "never"
+
+
+class QuickTimedJob(CronJobBase):
+    """Has a timeout, finishes well within it: runs in a child, reports back."""
+
+    code = "tests.quick_timed"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 30
+
+    def do(self) -> dict[str, int]:
+        from django_cronjobs.models import CronJobLog
+
+        return {"runs": CronJobLog.objects.filter(code=self.code).count()}
+
+
+class FailingTimedJob(CronJobBase):
+    code = "tests.failing_timed"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 30
+
+    def do(self) -> None:
+        raise ValueError("inside the child")
+
+
+class SlowJob(CronJobBase):
+    code = "tests.slow"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        import time
+
+        time.sleep(3)
+        return "slow"

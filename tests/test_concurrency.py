@@ -72,7 +72,7 @@ def expected_slots(ticks: int) -> dict[str, list[datetime]]:
     return {
         "concurrent.every_minute": minutes,
         "concurrent.every_five": [m for m in minutes if m.minute % 5 == 0],
-        "concurrent.fixed_times": [m for m in minutes if m.minute in (7, 23)],
+        "concurrent.fixed_times": [m for m in minutes if (m.hour, m.minute) in ((0, 7), (0, 23))],
         "concurrent.cron": [m for m in minutes if m.minute % 3 == 0],
     }
 

@@ -420,3 +420,16 @@ def test_django_cron_helpers(clock):
     run_crons("tests.jobs.EveryFiveMinutesJob")
     clock.at(T0 + timedelta(minutes=2))
     assert jobs.EveryFiveMinutesJob.get_time_until_run() == timedelta(minutes=3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_clock_skew_is_warned_about(caplog):
+    import time_machine
+
+    Runner().run([EVERY_MINUTE])  # creates the state rows
+    report = Runner().run([EVERY_MINUTE])
+    assert abs(report.clock_skew) < 5
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=3), tick=True):
+        report = Runner().run([EVERY_MINUTE])
+    assert 170 < report.clock_skew < 190
+    assert "clock is +18" in caplog.text or "clock is +17" in caplog.text

@@ -40,6 +40,9 @@ class Command(BaseCommand):
             action="store_true",
             help="Just show what crons would be run; don't actually run them",
         )
+        parser.add_argument(
+            "--concurrency", type=int, default=None, help="Run up to N due jobs at once."
+        )
 
     def run_from_argv(self, argv: list[str]) -> None:
         self.from_command_line = True
@@ -59,6 +62,7 @@ class Command(BaseCommand):
                         silent=options["silent"],
                         write=self.stdout.write,
                         handle_signals=self.from_command_line,
+                        concurrency=options["concurrency"],
                     ).run(options["cron_classes"] or None)
                 except DatabaseError as error:
                     if last and self.from_command_line:

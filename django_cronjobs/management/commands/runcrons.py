@@ -36,6 +36,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Just show what crons would be run; don't actually run them",
         )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Run up to N due jobs at once, each in its own process "
+            "(default: CRONJOBS_CONCURRENCY, 1).",
+        )
 
     def run_from_argv(self, argv: list[str]) -> None:
         # Only a real command line gets a failing exit status: call_command()
@@ -50,6 +57,7 @@ class Command(BaseCommand):
             silent=options["silent"],
             write=self.stdout.write,
             handle_signals=self.from_command_line,
+            concurrency=options.get("concurrency"),
         )
         try:
             report = runner.run(options["cron_classes"] or None)

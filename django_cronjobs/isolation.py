@@ -1,0 +1,137 @@
+"""Running ``do()`` in a child process that can really be stopped.
+
+A job with a timeout, or any job when a tick runs jobs concurrently, runs in
+a fresh Python process (multiprocessing's "spawn": no threads or connections
+inherited) while runcrons waits, keeps the heartbeat and can stop it: past
+the timeout it sends SIGTERM, then SIGKILL after a grace period. The child
+imports the job by its dotted path and uses ``DJANGO_SETTINGS_MODULE``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from django.db import connections
+
+from .interruption import Interrupted
+
+# How often the parent looks at the child, the clock and the stop flag.
+POLL_SECONDS = 0.05
+# How long a child may take to exit after SIGTERM before it gets SIGKILL.
+TERMINATE_GRACE_SECONDS = 5.0
+# How long a child may take to start Django before do(); the timeout counts
+# from do() on.
+STARTUP_SECONDS = 120.0
+STARTED = "started"
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """What a run in a child process came to: a RunStatus value and its message."""
+
+    status: str
+    message: str
+
+
+def database_names() -> dict[str, Any]:
+    """The database names in use, so a child reaches the same databases.
+
+    They differ from the settings file under a test runner, which renames
+    the databases.
+    """
+    return {alias: connections[alias].settings_dict["NAME"] for alias in connections}
+
+
+def run_in_child(
+    job_path: str,
+    timeout: float | None,
+    message_limit: int,
+    stop: threading.Event | None = None,
+) -> ChildOutcome:
+    """Run ``job_path``'s ``do()`` in a child; wait for it, up to ``timeout`` seconds.
+
+    Raises :class:`Interrupted` (after stopping the child) when ``stop`` is set.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_main,
+        args=(job_path, database_names(), sender, message_limit),
+        name=f"cron job {job_path}",
+    )
+    child.start()
+    sender.close()
+    deadline = None if timeout is None else time.monotonic() + STARTUP_SECONDS + timeout
+    try:
+        while True:
+            if receiver.poll(POLL_SECONDS):
+                status, message = receiver.recv()
+                if status == STARTED:
+                    if timeout is not None:
+                        deadline = time.monotonic() + timeout
+                    continue
+                child.join()
+                return ChildOutcome(status, message)
+            if not child.is_alive():
+                child.join()
+                return ChildOutcome(
+                    "failed",
+                    f"The job's process ended without an outcome (exit code {child.exitcode}).",
+                )
+            if deadline is not None and time.monotonic() >= deadline:
+                how = _stop(child)
+                return ChildOutcome("timed_out", f"Timed out after {timeout:g} s: {how}.")
+            if stop is not None and stop.is_set():
+                _stop(child)
+                raise Interrupted(signal.SIGTERM)
+    except BaseException:
+        if child.is_alive():
+            _stop(child)
+        raise
+    finally:
+        receiver.close()
+
+
+def _stop(child: multiprocessing.process.BaseProcess) -> str:
+    """SIGTERM, then SIGKILL if the child is still there after the grace period."""
+    child.terminate()
+    child.join(TERMINATE_GRACE_SECONDS)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return f"stopped with SIGKILL ({TERMINATE_GRACE_SECONDS:g} s after SIGTERM)"
+    return "stopped with SIGTERM"
+
+
+def _child_main(
+    job_path: str, names: dict[str, Any], sender: Connection, message_limit: int
+) -> None:
+    """The child: set Django up, run the job, send (status, message) back."""
+    import django
+
+    django.setup()
+    from django.utils.module_loading import import_string
+
+    from .log_text import as_log_text
+
+    for alias, name in names.items():
+        connections[alias].settings_dict["NAME"] = name
+    try:
+        job = import_string(job_path)()
+        sender.send((STARTED, ""))
+        result = job.do()
+    except BaseException:
+        outcome = ("failed", as_log_text(traceback.format_exc(), message_limit))
+    else:
+        outcome = ("succeeded", as_log_text(result, message_limit))
+    finally:
+        connections.close_all()
+    sender.send(outcome)
+    sender.close()

@@ -1,0 +1,120 @@
+"""Timeouts that really stop a job, and jobs of one tick running side by side."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from django_cronjobs import isolation
+from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
+from django_cronjobs.runner import Runner
+from tests.test_runcrons import subprocess_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NEXT = "tests.jobs.EveryMinuteJob"
+
+
+def outcomes(report) -> dict[str, str]:
+    return {result.code: result.outcome for result in report.results}
+
+
+def test_a_job_past_its_timeout_is_stopped_and_recorded():
+    started = time.monotonic()
+    report = Runner().run(["tests.jobs.TimeoutJob", NEXT])
+    assert time.monotonic() - started < 30
+    assert outcomes(report) == {
+        "tests.timeout": RunStatus.TIMED_OUT,
+        "tests.every_minute": RunStatus.SUCCEEDED,
+    }
+    run = CronJobLog.objects.get(code="tests.timeout")
+    assert run.message == "Timed out after 1 s: stopped with SIGTERM."
+    assert not run.is_success
+    assert not CronJobState.objects.filter(locked=True).exists()
+    assert report.failed
+
+
+def test_a_job_that_ignores_sigterm_gets_sigkill(monkeypatch):
+    monkeypatch.setattr(isolation, "TERMINATE_GRACE_SECONDS", 0.5)
+    report = Runner().run(["tests.jobs.StubbornJob"])
+    assert outcomes(report) == {"tests.stubborn": RunStatus.TIMED_OUT}
+    assert "SIGKILL" in CronJobLog.objects.get().message
+
+
+def test_the_default_timeout_setting(settings):
+    settings.CRONJOBS_DEFAULT_TIMEOUT_SECONDS = 0.5
+    report = Runner().run(["tests.jobs.SleepingJob"])
+    assert outcomes(report) == {"tests.sleeping": RunStatus.TIMED_OUT}
+
+
+def test_a_timed_job_runs_in_a_child_that_reports_back():
+    report = Runner().run(["tests.jobs.QuickTimedJob", "tests.jobs.FailingTimedJob"])
+    assert outcomes(report) == {
+        "tests.quick_timed": RunStatus.SUCCEEDED,
+        "tests.failing_timed": RunStatus.FAILED,
+    }
+    # The child saw the database (its own running row) and sent its result back.
+    assert CronJobLog.objects.get(code="tests.quick_timed").message == "{'runs': 1}"
+    failed = CronJobLog.objects.get(code="tests.failing_timed").message
+    assert "ValueError: inside the child" in failed
+
+
+def test_a_slow_job_does_not_delay_the_others():
+    report = Runner(concurrency=2).run(["tests.jobs.SlowJob", NEXT, "tests.jobs.DailyJob"])
+    assert outcomes(report)["tests.slow"] == RunStatus.SUCCEEDED
+    assert outcomes(report)["tests.every_minute"] == RunStatus.SUCCEEDED
+    slow = CronJobLog.objects.get(code="tests.slow")
+    quick = CronJobLog.objects.get(code="tests.every_minute")
+    assert quick.start_time < slow.end_time
+    assert quick.end_time < slow.end_time
+
+
+def test_one_job_at_a_time_by_default():
+    Runner().run(["tests.jobs.SlowJob", NEXT])
+    slow = CronJobLog.objects.get(code="tests.slow")
+    quick = CronJobLog.objects.get(code="tests.every_minute")
+    assert quick.start_time >= slow.end_time
+
+
+def test_sigterm_stops_every_concurrent_job_and_records_it():
+    env = {**subprocess_env(), "CRONJOBS_TEST_SLEEP": "60"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "runcrons",
+            "tests.jobs.SleepingJob",
+            "tests.jobs.SlowJob",
+            "--concurrency",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while CronJobLog.objects.running().count() < 2:
+        assert time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)  # both children started
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 143, err
+    statuses = dict(CronJobLog.objects.values_list("code", "status"))
+    assert statuses == {
+        "tests.sleeping": RunStatus.INTERRUPTED,
+        "tests.slow": RunStatus.INTERRUPTED,
+    }
+    assert not CronJobState.objects.filter(locked=True).exists()
+    # No child is left behind.
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "multiprocessing.spawn"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert str(os.getpid()) not in leftovers
