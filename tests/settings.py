@@ -83,4 +83,12 @@ CRON_CLASSES = [
     "tests.jobs.EveryFiveMinutesJob",
     "tests.jobs.DailyJob",
 ]
+# A child process of a test that runs the cache lock on a Redis of its own.
+if os.environ.get("CRONJOBS_TEST_CACHE_URL"):
+    CACHES["own"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["CRONJOBS_TEST_CACHE_URL"],
+    }
+    CRONJOBS_LOCK_BACKEND = "cache"
+    CRONJOBS_CACHE = "own"
 CRONJOBS_LOCKFILE_PATH = os.path.join(tempfile.gettempdir(), "django_cronjobs_test_locks")

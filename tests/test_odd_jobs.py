@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ NEXT = "tests.jobs.EveryMinuteJob"
 
 
 def outcomes(*names: str) -> dict[str, str]:
+    """Force-run ``names`` and then the job after them; their outcomes."""
     report = Runner(force=True).run([*names, NEXT])
     return {result.code: result.outcome for result in report.results}
 
@@ -128,3 +130,92 @@ def test_lock_backend_down_fails_closed_and_resumes(settings):
     settings.CRONJOBS_CACHE = "default"
     report = Runner().run([NEXT])
     assert [result.outcome for result in report.results] == [RunStatus.SUCCEEDED]
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test's own, on a free port, that the test may stop."""
+    import shutil
+    import socket
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CRONJOBS_REQUIRE_SERVICES") == "1":
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(tmp_path),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            client = redis.Redis.from_url(self.url)
+            for _ in range(100):
+                try:
+                    client.ping()
+                    return
+                except redis.exceptions.ConnectionError:
+                    time.sleep(0.05)
+            raise RuntimeError("redis-server did not start")
+
+        def stop(self):
+            self.process.terminate()
+            self.process.wait()
+
+    server = Server()
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def test_redis_stopped_under_the_cache_lock(settings, own_redis):
+    settings.CACHES = {
+        **settings.CACHES,
+        "own": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": own_redis.url,
+        },
+    }
+    settings.CRONJOBS_LOCK_BACKEND = "cache"
+    settings.CRONJOBS_CACHE = "own"
+    assert outcomes() == {"tests.every_minute": RunStatus.SUCCEEDED}
+    own_redis.stop()
+    lines: list[str] = []
+    report = Runner(force=True, write=lines.append).run([NEXT])
+    assert [result.outcome for result in report.results] == ["lock_backend_failed"]
+    assert CronJobLog.objects.count() == 1
+    process = subprocess.run(
+        [sys.executable, "-m", "django", "runcrons", NEXT, "--force"],
+        env={**subprocess_env(), "CRONJOBS_TEST_CACHE_URL": own_redis.url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 1, process.stderr
+    assert "cache lock backend failed" in process.stdout
+    own_redis.start()
+    assert outcomes() == {"tests.every_minute": RunStatus.SUCCEEDED}
+    assert CronJobLog.objects.count() == 2

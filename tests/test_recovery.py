@@ -163,16 +163,17 @@ def _run_long_job(lease: float) -> None:
 
     connections.close_all()
     settings.CRONJOBS_LEASE_SECONDS = lease
-    os.environ["CRONJOBS_TEST_SLEEP"] = "2.5"
+    os.environ["CRONJOBS_TEST_SLEEP"] = "5"
     report = Runner(silent=True).run(["tests.jobs.SleepingJob"])
     os._exit(0 if [result.outcome for result in report.results] == ["succeeded"] else 1)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_live_long_job_on_another_host_is_never_taken_for_dead(settings, monkeypatch):
-    settings.CRONJOBS_LEASE_SECONDS = 0.6
+    # Leases of 2 s, renewed every 0.5 s, over a 5 s run: several leases.
+    settings.CRONJOBS_LEASE_SECONDS = 2
     connections.close_all()
-    child = multiprocessing.get_context("fork").Process(target=_run_long_job, args=(0.6,))
+    child = multiprocessing.get_context("fork").Process(target=_run_long_job, args=(2,))
     child.start()
     deadline = time.monotonic() + 10
     while not CronJobLog.objects.running().exists():
