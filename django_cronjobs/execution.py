@@ -15,7 +15,7 @@ from . import claims
 from .base import CronJobBase
 from .conf import conf
 from .heartbeat import Heartbeat
-from .interruption import Interrupted
+from .interruption import Interrupted, signals_delivered
 from .isolation import run_in_child
 from .locks.base import LockBackend
 from .log_text import as_ascii, as_log_text
@@ -39,6 +39,8 @@ class Execution:
     lock: LockBackend | None
     database_lock: bool
     signals_handled: bool = False
+    signals_deferred: bool = False
+    """The runner holds SIGTERM/SIGINT back around this run; let them reach do()."""
     isolated: bool = False
     """Run do() in a child process even without a timeout (concurrent ticks)."""
     stop: threading.Event | None = None
@@ -100,16 +102,17 @@ class Execution:
         limit = conf.MESSAGE_MAX_LENGTH
         timeout = self.job_class.timeout()
         try:
-            if timeout is not None or self.isolated:
-                child = run_in_child(job_path(self.job_class), timeout, limit, self.stop)
-                run.status, run.message = child.status, child.message
-                run.is_success = child.status == RunStatus.SUCCEEDED
-                return None
-            # Inside a caller's transaction (a TestCase, a Celery task) the job
-            # gets a savepoint, so that a database error in it fails the run
-            # without breaking the caller's transaction.
-            with nullcontext() if outside_transaction else transaction.atomic():
-                result = self.job_class().do()
+            with signals_delivered(self.signals_deferred):
+                if timeout is not None or self.isolated:
+                    child = run_in_child(job_path(self.job_class), timeout, limit, self.stop)
+                    run.status, run.message = child.status, child.message
+                    run.is_success = child.status == RunStatus.SUCCEEDED
+                    return None
+                # Inside a caller's transaction (a TestCase, a Celery task) the
+                # job gets a savepoint, so that a database error in it fails
+                # the run without breaking the caller's transaction.
+                with nullcontext() if outside_transaction else transaction.atomic():
+                    result = self.job_class().do()
         except Interrupted as error:
             return self._interrupted(run, error)
         except KeyboardInterrupt as error:

@@ -29,6 +29,41 @@ def exit_status(error: BaseException) -> int:
     return 128 + signal.SIGINT
 
 
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def signals_deferred(active: bool) -> Iterator[None]:
+    """Hold SIGTERM and SIGINT back while the block runs, then deliver them.
+
+    The bookkeeping around a run (claim, running row, outcome) must not be
+    cut in half: a signal that arrives meanwhile takes effect after it.
+    Only for the main thread, and only while no other thread could take the
+    signal instead.
+    """
+    if not active:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
+@contextmanager
+def signals_delivered(active: bool) -> Iterator[None]:
+    """Inside :func:`signals_deferred`: let the signals through (while do() runs)."""
+    if not active:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+
+
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 

@@ -22,7 +22,7 @@ from .base import CronJobBase, JobEntry, Problem, load_jobs
 from .conf import conf
 from .exceptions import LockBackendUnavailable
 from .execution import Execution
-from .interruption import Interrupted, interrupt_on_signals
+from .interruption import Interrupted, interrupt_on_signals, signals_deferred
 from .locks import LockBackend, lock_backend_class
 from .models import UNSUCCESSFUL, CronJobLog, CronJobState, RunStatus
 from .recovery import abandon_dead_runs
@@ -313,7 +313,26 @@ class Runner:
         lock_class: type[LockBackend] | None,
         missed: SlotPlan | None,
     ) -> bool:
-        """Claim and run one slot; False when the job cannot run now."""
+        """Claim and run one slot; False when the job cannot run now.
+
+        SIGTERM and SIGINT wait while the run's records are written; they
+        reach do() itself (see Execution).
+        """
+        with signals_deferred(self._defers_signals):
+            return self._claim_and_run(job_class, slot, state, lock_class, missed)
+
+    @property
+    def _defers_signals(self) -> bool:
+        return self._signals_handled and threading.current_thread() is threading.main_thread()
+
+    def _claim_and_run(
+        self,
+        job_class: type[CronJobBase],
+        slot: datetime | None,
+        state: CronJobState,
+        lock_class: type[LockBackend] | None,
+        missed: SlotPlan | None,
+    ) -> bool:
         code = job_class.code
         lock = None
         if lock_class is not None and not job_class.ALLOW_PARALLEL_RUNS:
@@ -335,6 +354,7 @@ class Runner:
                 lock,
                 database_lock,
                 signals_handled=self._signals_handled,
+                signals_deferred=self._defers_signals,
                 isolated=self.concurrency > 1,
                 stop=self._stop,
             )

@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import DatabaseError
 
-from django_cronjobs.runner import Runner
+from django_cronjobs.management.tick_command import (
+    TickCommand,
+    database_unavailable,
+    raise_for_exit_status,
+)
 
-from .runcrons import database_unavailable, raise_for_exit_status
 
-
-class Command(BaseCommand):
+class Command(TickCommand):
     help = "Run cron jobs in a loop."
-    requires_system_checks: list[str] = []
-
-    from_command_line = False
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -31,22 +30,7 @@ class Command(BaseCommand):
             "--cron_classes", "--cron-classes", nargs="+", help="List of cron classes to run."
         )
         parser.add_argument("--repeat", type=int, help="Repeat only X times.")
-        parser.add_argument("--force", action="store_true", help="Force cron runs")
-        parser.add_argument(
-            "--silent", action="store_true", help="Do not push any message on console"
-        )
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Just show what crons would be run; don't actually run them",
-        )
-        parser.add_argument(
-            "--concurrency", type=int, default=None, help="Run up to N due jobs at once."
-        )
-
-    def run_from_argv(self, argv: list[str]) -> None:
-        self.from_command_line = True
-        super().run_from_argv(argv)
+        super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         repeat = options["repeat"]
@@ -56,14 +40,7 @@ class Command(BaseCommand):
                 done += 1
                 last = repeat is not None and done >= repeat
                 try:
-                    report = Runner(
-                        force=options["force"],
-                        dry_run=options["dry_run"],
-                        silent=options["silent"],
-                        write=self.stdout.write,
-                        handle_signals=self.from_command_line,
-                        concurrency=options["concurrency"],
-                    ).run(options["cron_classes"] or None)
+                    report = self.runner(options).run(options["cron_classes"] or None)
                 except DatabaseError as error:
                     if last and self.from_command_line:
                         raise database_unavailable(error) from error

@@ -1,0 +1,81 @@
+"""What runcrons and cronloop share: options, the runner, the exit status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from django_cronjobs.interruption import exit_status
+from django_cronjobs.runner import Runner, TickReport
+
+EXIT_JOB_FAILED = 1
+EXIT_CONFIGURATION_BROKEN = 2
+EXIT_DATABASE_UNAVAILABLE = 3
+
+
+class TickCommand(BaseCommand):
+    """A command that runs ticks of the runner."""
+
+    # The runner reports broken jobs itself and keeps running the valid ones;
+    # skipping Django's checks also keeps a tick's start-up short.
+    requires_system_checks: list[str] = []
+
+    from_command_line = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true", help="Force cron runs")
+        parser.add_argument(
+            "--silent", action="store_true", help="Do not push any message on console"
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Just show what crons would be run; don't actually run them",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Run up to N due jobs at once, each in its own process "
+            "(default: CRONJOBS_CONCURRENCY, 1).",
+        )
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # Only a real command line gets a failing exit status: call_command()
+        # keeps django-cron's behaviour of not raising for a failed job.
+        self.from_command_line = True
+        super().run_from_argv(argv)
+
+    def runner(self, options: dict[str, Any]) -> Runner:
+        return Runner(
+            force=options["force"],
+            dry_run=options["dry_run"],
+            silent=options["silent"],
+            write=self.stdout.write,
+            handle_signals=self.from_command_line,
+            concurrency=options.get("concurrency"),
+        )
+
+
+def database_unavailable(error: DatabaseError) -> CommandError:
+    """One line instead of a traceback: cron mail should say what is wrong."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    return CommandError(f"database unavailable: {first_line}", returncode=EXIT_DATABASE_UNAVAILABLE)
+
+
+def raise_for_exit_status(report: TickReport) -> None:
+    """Turn a tick's failures into the command's exit status."""
+    if report.interrupted is not None:
+        raise CommandError(
+            f"interrupted by {report.interrupted!r}", returncode=exit_status(report.interrupted)
+        )
+    if report.broken:
+        codes = ", ".join(sorted({result.code for result in report.broken}))
+        raise CommandError(
+            f"broken cron job configuration: {codes}", returncode=EXIT_CONFIGURATION_BROKEN
+        )
+    if report.failed:
+        codes = ", ".join(result.code for result in report.failed)
+        raise CommandError(f"cron jobs failed: {codes}", returncode=EXIT_JOB_FAILED)
