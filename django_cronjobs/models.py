@@ -69,7 +69,12 @@ class CronJobLog(models.Model):
         help_text=_("The local run_at_times entry this run was for, if any."),
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=RunStatus.choices, blank=True, default=""
+        _("status"),
+        max_length=16,
+        choices=RunStatus.choices,
+        blank=True,
+        default="",
+        db_default="",  # rows written by django-cron's SQL stay valid
     )
     slot = models.DateTimeField(
         _("scheduled slot"),
@@ -77,13 +82,14 @@ class CronJobLog(models.Model):
         blank=True,
         help_text=_("The scheduled minute this run was for; empty for forced runs."),
     )
-    hostname = models.CharField(_("host"), max_length=255, blank=True, default="")
+    hostname = models.CharField(_("host"), max_length=255, blank=True, default="", db_default="")
     pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
     host_id = models.CharField(
         _("host id"),
         max_length=255,
         blank=True,
         default="",
+        db_default="",
         editable=False,
         help_text=_("Host name, boot id and pid namespace: where the pid means something."),
     )

@@ -33,8 +33,10 @@ else:
         },
     }
 if _default["ENGINE"] == "django.db.backends.sqlite3":
+    # One file per test run, so that two runs on one machine never share it.
+    # (Processes a test starts are told its name: CRONJOBS_TEST_DATABASE_NAME.)
     _default.setdefault("TEST", {})["NAME"] = os.path.join(
-        tempfile.gettempdir(), "django_cronjobs_test.sqlite3"
+        tempfile.gettempdir(), f"django_cronjobs_test_{os.getpid()}.sqlite3"
     )
 elif "mysql" in _default["ENGINE"]:
     _default.setdefault("OPTIONS", {})["charset"] = "utf8mb4"

@@ -58,3 +58,20 @@ def test_claim_is_a_compare_and_set_on_the_slot():
     # An older slot is never run after a newer one.
     assert not claims.claim("job", T0 - timedelta(days=1), None)
     assert claims.claim("job", T0.replace(minute=1), None)
+
+
+@pytest.mark.django_db
+def test_a_row_inserted_with_django_crons_columns_only_is_valid():
+    from django.db import connection
+
+    table = CronJobLog._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (code, start_time, end_time, is_success, message) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            ["old.job", T0, T0, True, "from django-cron"],
+        )
+    row = CronJobLog.objects.get()
+    assert (row.status, row.hostname, row.slot, row.is_success) == ("", "", None, True)
+    states = claims.ensure_states(["old.job"])
+    assert states["old.job"].last_slot == T0

@@ -1,0 +1,145 @@
+"""Idle and busy ticks of this project and of django-cron 0.6.0, side by side.
+
+    python benchmarks/compare.py --database postgres://postgres@127.0.0.1:5432 \\
+        --jobs 10 100 1000 --log-rows 0 1000000 --django-cron
+
+Each measurement runs in a process of its own (``tick_bench.py``); with
+``--django-cron`` the same measurement runs under django-cron 0.6.0 and
+Django 4.2 in a throwaway virtual environment that this script creates (from
+PyPI, outside the repository). Prints a table and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DJANGO_CRON_REQUIREMENTS = [
+    "Django>=4.2,<5",
+    "django-cron==0.6.0",
+    "psycopg[binary]>=3.1",
+    "time-machine>=2.16",
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database",
+        default="sqlite:////tmp",
+        help="postgres://user@host:port (databases bench_ours and bench_django_cron are "
+        "created there) or sqlite:////directory",
+    )
+    parser.add_argument("--jobs", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--log-rows", type=int, nargs="+", default=[0])
+    parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument("--django-cron", action="store_true", help="also measure django-cron")
+    parser.add_argument("--venv", default="/tmp/django-cron-0.6.0-venv")
+    return parser.parse_args()
+
+
+def django_cron_python(venv: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *DJANGO_CRON_REQUIREMENTS], check=True
+        )
+    return python
+
+
+def database_url(base: str, framework: str) -> str:
+    name = "bench_django_cron" if framework == "django-cron" else "bench_ours"
+    if base.startswith("sqlite:///"):
+        return f"{base.rstrip('/')}/{name}.sqlite3"
+    server = base.rstrip("/")
+    user_host = server.split("://", 1)[1]
+    user, _, host_port = user_host.rpartition("@")
+    host, _, port = host_port.partition(":")
+    subprocess.run(
+        [
+            "psql",
+            "-q",
+            "-h",
+            host,
+            "-p",
+            port or "5432",
+            "-U",
+            user,
+            "-d",
+            "postgres",
+            "-c",
+            f"CREATE DATABASE {name}",
+        ],
+        capture_output=True,
+        check=False,  # it may exist already
+    )
+    return f"{server}/{name}"
+
+
+def measure(python: Path, framework: str, url: str, jobs: int, rows: int, ticks: int) -> dict:
+    output = subprocess.run(
+        [
+            str(python),
+            str(HERE / "tick_bench.py"),
+            "--framework",
+            framework,
+            "--database",
+            url,
+            "--jobs",
+            str(jobs),
+            "--log-rows",
+            str(rows),
+            "--ticks",
+            str(ticks),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    args = parse_args()
+    frameworks = {"ours": Path(sys.executable)}
+    if args.django_cron:
+        frameworks["django-cron"] = django_cron_python(Path(args.venv))
+    header = (
+        f"{'framework':<12} {'db':<10} {'jobs':>6} {'log rows':>10} {'idle ms':>9} "
+        f"{'idle q':>7} {'busy ms/run':>12} {'busy q/run':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for rows in args.log_rows:
+        for jobs in args.jobs:
+            found = {}
+            for framework, python in frameworks.items():
+                # django-cron's idle tick takes seconds at 1,000 jobs: fewer ticks.
+                ticks = args.ticks if framework == "ours" or jobs < 1000 else 3
+                url = database_url(args.database, framework)
+                result = measure(python, framework, url, jobs, rows, ticks)
+                found[framework] = result
+                print(
+                    f"{framework:<12} {result['database']:<10} {jobs:>6} {rows:>10} "
+                    f"{result['idle_ms_median']:>9} {result['idle_queries']:>7} "
+                    f"{result['busy_ms_per_run']:>12} {result['busy_queries_per_run']:>11}",
+                    flush=True,
+                )
+            if len(found) == 2:
+                ours, theirs = found["ours"], found["django-cron"]
+                print(
+                    f"{'ratio':<12} {'':<10} {jobs:>6} {rows:>10} "
+                    f"{theirs['idle_ms_median'] / max(ours['idle_ms_median'], 0.001):>8.1f}x "
+                    f"{'':>7} "
+                    f"{theirs['busy_ms_per_run'] / max(ours['busy_ms_per_run'], 0.001):>11.1f}x",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
