@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Iterator
@@ -32,8 +33,7 @@ def exit_status(error: BaseException) -> int:
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-@contextmanager
-def signals_deferred(active: bool) -> Iterator[None]:
+def signals_deferred(active: bool) -> contextlib.AbstractContextManager[None]:
     """Hold SIGTERM and SIGINT back while the block runs, then deliver them.
 
     The bookkeeping around a run (claim, running row, outcome) must not be
@@ -41,27 +41,24 @@ def signals_deferred(active: bool) -> Iterator[None]:
     Only for the main thread, and only while no other thread could take the
     signal instead.
     """
-    if not active:
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    return _masked(active, signal.SIG_BLOCK, signal.SIG_UNBLOCK)
+
+
+def signals_delivered(active: bool) -> contextlib.AbstractContextManager[None]:
+    """Inside :func:`signals_deferred`: let the signals through (while do() runs)."""
+    return _masked(active, signal.SIG_UNBLOCK, signal.SIG_BLOCK)
 
 
 @contextmanager
-def signals_delivered(active: bool) -> Iterator[None]:
-    """Inside :func:`signals_deferred`: let the signals through (while do() runs)."""
+def _masked(active: bool, on_enter: int, on_exit: int) -> Iterator[None]:
     if not active:
         yield
         return
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    signal.pthread_sigmask(on_enter, SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        signal.pthread_sigmask(on_exit, SIGNALS)
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:

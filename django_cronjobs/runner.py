@@ -288,7 +288,9 @@ class Runner:
             return
         for index, slot in enumerate(slots):
             missed = plan if index == 0 and plan.missed else None
-            if not self._run_slot(job_class, slot, state, lock_class, missed):
+            with signals_deferred(self._defers_signals):
+                ran = self._run_slot(job_class, slot, state, lock_class, missed)
+            if not ran:
                 break
 
     def _record_missed(self, code: str, plan: SlotPlan) -> None:
@@ -305,6 +307,10 @@ class Runner:
         )
         logger.warning("Cron job %s missed %d slot(s)", code, len(plan.missed))
 
+    @property
+    def _defers_signals(self) -> bool:
+        return self._signals_handled and threading.current_thread() is threading.main_thread()
+
     def _run_slot(
         self,
         job_class: type[CronJobBase],
@@ -315,24 +321,9 @@ class Runner:
     ) -> bool:
         """Claim and run one slot; False when the job cannot run now.
 
-        SIGTERM and SIGINT wait while the run's records are written; they
-        reach do() itself (see Execution).
+        Called with SIGTERM and SIGINT held back, so that they never cut the
+        run's records in half; they reach do() itself (see Execution).
         """
-        with signals_deferred(self._defers_signals):
-            return self._claim_and_run(job_class, slot, state, lock_class, missed)
-
-    @property
-    def _defers_signals(self) -> bool:
-        return self._signals_handled and threading.current_thread() is threading.main_thread()
-
-    def _claim_and_run(
-        self,
-        job_class: type[CronJobBase],
-        slot: datetime | None,
-        state: CronJobState,
-        lock_class: type[LockBackend] | None,
-        missed: SlotPlan | None,
-    ) -> bool:
         code = job_class.code
         lock = None
         if lock_class is not None and not job_class.ALLOW_PARALLEL_RUNS:

@@ -72,3 +72,31 @@ def redis_cache(settings) -> Iterator[None]:
     caches["redis"].clear()
     yield
     caches["redis"].clear()
+
+
+def command_line_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``manage.py``-style child process on the test database."""
+    import os
+
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["PYTHONPATH"] = os.getcwd()
+    env["CRONJOBS_TEST_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    env.update(extra)
+    return env
+
+
+def runcrons_command(*args: str, text: bool = True, **env: str):
+    """``python -m django runcrons ARGS`` in a child process; its CompletedProcess."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "django", "runcrons", *args],
+        env=command_line_env(**env),
+        capture_output=True,
+        text=text,
+        check=False,
+    )

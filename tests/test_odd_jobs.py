@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 from django.db import connection
 
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
-from tests.test_runcrons import subprocess_env
+from tests.conftest import runcrons_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,12 +24,7 @@ def outcomes(*names: str) -> dict[str, str]:
 
 
 def test_megabytes_and_bytes_on_stdout_and_stderr():
-    process = subprocess.run(
-        [sys.executable, "-m", "django", "runcrons", "tests.jobs.LoudJob", NEXT],
-        env=subprocess_env(),
-        capture_output=True,
-        check=False,
-    )
+    process = runcrons_command("tests.jobs.LoudJob", NEXT, text=False)
     assert process.returncode == 0, process.stderr[-2000:]
     assert len(process.stdout) > 3_000_000
     assert "[✔] tests.every_minute".encode() in process.stdout
@@ -46,13 +40,7 @@ def test_sys_exit_fails_the_run_only():
 
 
 def test_a_job_raising_keyboard_interrupt_on_the_command_line_is_a_failed_run():
-    process = subprocess.run(
-        [sys.executable, "-m", "django", "runcrons", "tests.jobs.KeyboardInterruptJob", NEXT],
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    process = runcrons_command("tests.jobs.KeyboardInterruptJob", NEXT)
     assert process.returncode == 1, process.stderr
     assert "[✘] tests.keyboard_interrupt" in process.stdout
     assert "[✔] tests.every_minute" in process.stdout
@@ -93,15 +81,9 @@ def test_a_connection_killed_mid_job_still_gets_its_outcome_recorded():
 
 
 def test_database_down_at_tick_start_is_one_line_and_exit_status_3(tmp_path):
-    env = subprocess_env()
-    env.pop("CRONJOBS_TEST_DATABASE_NAME")
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/missing/dir/db.sqlite3"
-    process = subprocess.run(
-        [sys.executable, "-m", "django", "runcrons"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    process = runcrons_command(
+        CRONJOBS_TEST_DATABASE_NAME="",
+        DATABASE_URL=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
     )
     assert process.returncode == 3
     assert "Traceback" not in process.stderr
@@ -207,13 +189,7 @@ def test_redis_stopped_under_the_cache_lock(settings, own_redis):
     report = Runner(force=True, write=lines.append).run([NEXT])
     assert [result.outcome for result in report.results] == ["lock_backend_failed"]
     assert CronJobLog.objects.count() == 1
-    process = subprocess.run(
-        [sys.executable, "-m", "django", "runcrons", NEXT, "--force"],
-        env={**subprocess_env(), "CRONJOBS_TEST_CACHE_URL": own_redis.url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    process = runcrons_command(NEXT, "--force", CRONJOBS_TEST_CACHE_URL=own_redis.url)
     assert process.returncode == 1, process.stderr
     assert "cache lock backend failed" in process.stdout
     own_redis.start()

@@ -16,8 +16,7 @@ from django.db import connections
 from django_cronjobs import claims, recovery
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
-from tests.conftest import run_crons
-from tests.test_runcrons import subprocess_env
+from tests.conftest import command_line_env, run_crons
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 EVERY_MINUTE = "tests.jobs.EveryMinuteJob"
@@ -131,7 +130,7 @@ def test_an_abandoned_run_counts_as_a_failure_for_retries(clock, settings):
 def test_a_killed_runcrons_is_recorded_and_the_next_tick_runs(settings):
     killed = subprocess.Popen(
         [sys.executable, "-m", "django", "runcrons", "tests.jobs.SelfKillingJob"],
-        env=subprocess_env(),
+        env=command_line_env(),
         stdout=subprocess.DEVNULL,
     )
     assert killed.wait(timeout=60) == -signal.SIGKILL
@@ -200,7 +199,7 @@ def test_a_live_long_job_on_another_host_is_never_taken_for_dead(settings, monke
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("signum", "returncode"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_records_the_run_as_interrupted_and_frees_the_lock(signum, returncode):
-    env = {**subprocess_env(), "CRONJOBS_TEST_SLEEP": "30"}
+    env = command_line_env(CRONJOBS_TEST_SLEEP="30")
     process = subprocess.Popen(
         [sys.executable, "-m", "django", "runcrons", "tests.jobs.SleepingJob", "tests.daily"],
         env=env,

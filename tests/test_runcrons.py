@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -15,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
 from tests import jobs
-from tests.conftest import run_crons
+from tests.conftest import run_crons, runcrons_command
 
 pytestmark = pytest.mark.django_db
 
@@ -322,38 +320,17 @@ def test_call_command_does_not_raise_for_a_failed_job(clock):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_command_line_exit_status(tmp_path):
-    def runcrons(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "django", "runcrons", *args],
-            capture_output=True,
-            text=True,
-            env=subprocess_env(),
-            check=False,
-        )
-
-    ok = runcrons(EVERY_MINUTE)
+def test_command_line_exit_status():
+    ok = runcrons_command(EVERY_MINUTE)
     assert ok.returncode == 0, ok.stderr
-    failed = runcrons("tests.jobs.FailingJob", EVERY_MINUTE, "--force")
+    failed = runcrons_command("tests.jobs.FailingJob", EVERY_MINUTE, "--force")
     assert failed.returncode == 1
     assert "[✔] tests.every_minute" in failed.stdout
-    broken = runcrons("tests.jobs.Missing", EVERY_MINUTE, "--force")
+    broken = runcrons_command("tests.jobs.Missing", EVERY_MINUTE, "--force")
     assert broken.returncode == 2
     assert "ERROR: Make sure these are valid cron class names: tests.jobs.Missing" in broken.stdout
     assert "[✔] tests.every_minute" in broken.stdout
     assert "Traceback" not in broken.stderr
-
-
-def subprocess_env():
-    import os
-
-    from django.conf import settings
-
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    env["PYTHONPATH"] = os.getcwd()
-    env["CRONJOBS_TEST_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
-    return env
 
 
 def test_a_database_error_in_a_job_inside_the_callers_transaction(clock):

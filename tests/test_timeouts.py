@@ -13,7 +13,7 @@ import pytest
 from django_cronjobs import isolation
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
-from tests.test_runcrons import subprocess_env
+from tests.conftest import command_line_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,7 +82,7 @@ def test_one_job_at_a_time_by_default():
 
 
 def test_sigterm_stops_every_concurrent_job_and_records_it():
-    env = {**subprocess_env(), "CRONJOBS_TEST_SLEEP": "60"}
+    env = command_line_env(CRONJOBS_TEST_SLEEP="60")
     process = subprocess.Popen(
         [
             sys.executable,
