@@ -196,21 +196,32 @@ def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
 
 
 def finish_run(run: CronJobLog, lock_token: str | None) -> None:
-    """Store the run's outcome and the job's last status; drop our database lock."""
+    """Store the run's outcome and the job's last status; drop our database lock.
+
+    One transaction: the outcome and the freed lock are written together,
+    and the database flushes its log once.
+    """
     run.end_time = timezone.now()
     run.lease_expires_at = None
-    run.save(update_fields=["status", "is_success", "end_time", "message", "lease_expires_at"])
     changes: dict[str, object] = {
         "last_run_id": run.pk,
         "last_status": run.status,
         "last_finished_at": run.end_time,
     }
-    rows = CronJobState.objects.filter(job_name=run.code)
-    if lock_token and rows.filter(lock_token=lock_token).update(
-        locked=False, lock_token="", lock_expires_at=None, **changes
-    ):
-        return
-    rows.update(**changes)
+    with transaction.atomic():
+        CronJobLog.objects.filter(pk=run.pk).update(
+            status=run.status,
+            is_success=run.is_success,
+            end_time=run.end_time,
+            message=run.message,
+            lease_expires_at=None,
+        )
+        rows = CronJobState.objects.filter(job_name=run.code)
+        if lock_token and rows.filter(lock_token=lock_token).update(
+            locked=False, lock_token="", lock_expires_at=None, **changes
+        ):
+            return
+        rows.update(**changes)
 
 
 def renew_lease(run: CronJobLog, lock_token: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ logger = logging.getLogger("django_cronjobs")
 CHECK_MARK = "\N{HEAVY CHECK MARK}"
 BALLOT_X = "\N{HEAVY BALLOT X}"
 HEADER = ("Running Crons", "=" * 40)
+# A connection left idle this long while a job ran is checked before reuse.
+IDLE_CONNECTION_SECONDS = 60
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Runner:
         self._write = write or (lambda line: None)
         self._output_lock = threading.Lock()
         self._stop = threading.Event()
+        self._connection_used = time.monotonic()
         self.report = TickReport()
         self._signals_handled = False
 
@@ -307,6 +311,18 @@ class Runner:
         )
         logger.warning("Cron job %s missed %d slot(s)", code, len(plan.missed))
 
+    def _refresh_connection(self) -> None:
+        """Between jobs, reconnect if the connection broke or sat idle through a long job.
+
+        A tick counts as one request: with CONN_MAX_AGE=0, Django's own
+        close_old_connections() would reconnect before every job.
+        """
+        if connection.in_atomic_block:
+            return
+        idle = time.monotonic() - self._connection_used
+        if connection.errors_occurred or idle > IDLE_CONNECTION_SECONDS:
+            close_old_connections()
+
     @property
     def _defers_signals(self) -> bool:
         return self._signals_handled and threading.current_thread() is threading.main_thread()
@@ -349,8 +365,7 @@ class Runner:
                 isolated=self.concurrency > 1,
                 stop=self._stop,
             )
-            if not connection.in_atomic_block:
-                close_old_connections()  # a long tick outlives CONN_MAX_AGE
+            self._refresh_connection()
             if not claims.claim(code, slot, lock if database_lock else None):
                 if lock is not None and database_lock and _lock_held(state):
                     self._locked(code, lock)
@@ -372,6 +387,7 @@ class Runner:
                 return False
             try:
                 execution.run(run)
+                self._connection_used = time.monotonic()
             finally:
                 mark = CHECK_MARK if run.is_success else BALLOT_X
                 self.say(f"[{mark}] {code}")
