@@ -146,7 +146,14 @@ class Schedule:
     # -- validation ---------------------------------------------------------
 
     def problems(self) -> list[ScheduleProblem]:
-        """Everything wrong with this schedule; empty when it is usable."""
+        """Everything wrong with this schedule; empty when it is usable.
+
+        Worked out once per Schedule: every tick asks again.
+        """
+        return list(self._problems)
+
+    @functools.cached_property
+    def _problems(self) -> list[ScheduleProblem]:
         found: list[ScheduleProblem] = []
         found += _minutes_problems(self.run_every_mins, "run_every_mins", allow_zero=True)
         found += _minutes_problems(
