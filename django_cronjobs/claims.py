@@ -18,7 +18,8 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, Func, Max, Q
+from django.db.models import DateTimeField, F, Func, Max, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .conf import conf
@@ -221,13 +222,22 @@ def finish_run(run: CronJobLog, lock_token: str | None) -> None:
         "last_finished_at": run.end_time,
     }
     with transaction.atomic():
-        CronJobLog.objects.filter(pk=run.pk).update(
+        recorded = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=run.status,
             is_success=run.is_success,
             end_time=run.end_time,
             message=run.message,
             lease_expires_at=None,
         )
+        if not recorded:
+            # Declared abandoned meanwhile (its heartbeat stalled past the
+            # lease): that verdict and the job's newer runs stand.
+            CronJobLog.objects.filter(pk=run.pk).update(
+                message=Concat(
+                    F("message"), Value(f"\n[The process finished later: {run.status}.]")
+                )
+            )
+            return
         rows = CronJobState.objects.filter(job_name=run.code)
         if lock_token and rows.filter(lock_token=lock_token).update(
             locked=False, lock_token="", lock_expires_at=None, **changes

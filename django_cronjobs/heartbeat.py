@@ -50,7 +50,8 @@ class Heartbeat:
     ) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            # A beat stuck on a dead connection must not hold up the outcome.
+            self._thread.join(timeout=conf.LEASE_SECONDS / 4)
 
     def _beat_until_stopped(self) -> None:
         interval = conf.LEASE_SECONDS / 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 from collections.abc import Iterator
@@ -33,36 +32,64 @@ def exit_status(error: BaseException) -> int:
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def signals_deferred(active: bool) -> contextlib.AbstractContextManager[None]:
+class _Deferral:
+    """Whether the main thread is in a section a signal must not cut in half.
+
+    Python runs signal handlers in the main thread, whichever thread the
+    kernel gave the signal to, so a flag that the handler reads is enough
+    (a signal mask would not be: another thread could take the signal).
+    """
+
+    active = False
+    pending: int | None = None
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    if _Deferral.active:
+        _Deferral.pending = signum  # raised when the section ends
+        return
+    raise Interrupted(signum)
+
+
+@contextmanager
+def signals_deferred(active: bool) -> Iterator[None]:
     """Hold SIGTERM and SIGINT back while the block runs, then deliver them.
 
     The bookkeeping around a run (claim, running row, outcome) must not be
     cut in half: a signal that arrives meanwhile takes effect after it.
-    Only for the main thread, and only while no other thread could take the
-    signal instead.
     """
-    return _masked(active, signal.SIG_BLOCK, signal.SIG_UNBLOCK)
-
-
-def signals_delivered(active: bool) -> contextlib.AbstractContextManager[None]:
-    """Inside :func:`signals_deferred`: let the signals through (while do() runs)."""
-    return _masked(active, signal.SIG_UNBLOCK, signal.SIG_BLOCK)
+    if not active or _Deferral.active:
+        yield
+        return
+    _Deferral.active = True
+    try:
+        yield
+    except BaseException:
+        _Deferral.pending = None  # something is already on its way out
+        raise
+    finally:
+        _Deferral.active = False
+    _deliver_pending()
 
 
 @contextmanager
-def _masked(active: bool, on_enter: int, on_exit: int) -> Iterator[None]:
-    if not active:
+def signals_delivered(active: bool) -> Iterator[None]:
+    """Inside :func:`signals_deferred`: let the signals through (while do() runs)."""
+    if not active or not _Deferral.active:
         yield
         return
-    signal.pthread_sigmask(on_enter, SIGNALS)
+    _Deferral.active = False
     try:
+        _deliver_pending()
         yield
     finally:
-        signal.pthread_sigmask(on_exit, SIGNALS)
+        _Deferral.active = True
 
 
-def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signum)
+def _deliver_pending() -> None:
+    signum, _Deferral.pending = _Deferral.pending, None
+    if signum is not None:
+        raise Interrupted(signum)
 
 
 @contextmanager
@@ -84,3 +111,4 @@ def interrupt_on_signals() -> Iterator[bool]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _Deferral.active, _Deferral.pending = False, None

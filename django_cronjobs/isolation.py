@@ -9,7 +9,9 @@ imports the job by its dotted path and uses ``DJANGO_SETTINGS_MODULE``.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -30,6 +32,7 @@ TERMINATE_GRACE_SECONDS = 5.0
 # from do() on.
 STARTUP_SECONDS = 120.0
 STARTED = "started"
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -63,40 +66,80 @@ def run_in_child(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_child_main,
-        args=(job_path, database_names(), sender, message_limit),
+        args=(job_path, database_names(), sender, message_limit, os.getpid()),
         name=f"cron job {job_path}",
     )
-    child.start()
-    sender.close()
-    deadline = None if timeout is None else time.monotonic() + STARTUP_SECONDS + timeout
     try:
-        while True:
-            if receiver.poll(POLL_SECONDS):
-                status, message = receiver.recv()
-                if status == STARTED:
-                    if timeout is not None:
-                        deadline = time.monotonic() + timeout
-                    continue
-                child.join()
-                return ChildOutcome(status, message)
-            if not child.is_alive():
-                child.join()
-                return ChildOutcome(
-                    "failed",
-                    f"The job's process ended without an outcome (exit code {child.exitcode}).",
-                )
-            if deadline is not None and time.monotonic() >= deadline:
-                how = _stop(child)
-                return ChildOutcome("timed_out", f"Timed out after {timeout:g} s: {how}.")
-            if stop is not None and stop.is_set():
-                _stop(child)
-                raise Interrupted(signal.SIGTERM)
+        child.start()
+        sender.close()
+        return _wait_for(child, receiver, timeout, stop)
     except BaseException:
-        if child.is_alive():
+        if child.pid is not None and child.is_alive():
             _stop(child)
         raise
     finally:
         receiver.close()
+
+
+def _wait_for(
+    child: multiprocessing.process.BaseProcess,
+    receiver: Connection,
+    timeout: float | None,
+    stop: threading.Event | None,
+) -> ChildOutcome:
+    deadline = None if timeout is None else time.monotonic() + STARTUP_SECONDS + timeout
+    while True:
+        if receiver.poll(POLL_SECONDS):
+            try:
+                status, message = receiver.recv()
+            except EOFError:  # the child died without a word
+                return _no_outcome(child, stop)
+            if status == STARTED:
+                if timeout is not None:
+                    deadline = time.monotonic() + timeout
+                continue
+            child.join(TERMINATE_GRACE_SECONDS)
+            if child.is_alive():  # a thread the job left behind keeps it up
+                _stop(child)
+            return ChildOutcome(status, message)
+        if not child.is_alive() and not receiver.poll(0):
+            return _no_outcome(child, stop)
+        if deadline is not None and time.monotonic() >= deadline:
+            how = _stop(child)
+            return ChildOutcome("timed_out", f"Timed out after {timeout:g} s: {how}.")
+        if stop is not None and stop.is_set():
+            _stop(child)
+            raise Interrupted(signal.SIGTERM)
+
+
+def _no_outcome(
+    child: multiprocessing.process.BaseProcess, stop: threading.Event | None
+) -> ChildOutcome:
+    child.join()
+    if stop is not None and stop.is_set():
+        raise Interrupted(signal.SIGTERM)
+    code = child.exitcode
+    how = (
+        f"killed by {signal.Signals(-code).name}"
+        if code is not None and code < 0
+        else f"exit code {code}"
+    )
+    return ChildOutcome("failed", f"The job's process ended without an outcome ({how}).")
+
+
+def _die_with(parent: int) -> None:
+    """Make the kernel kill this process when runcrons dies (Linux).
+
+    Otherwise a runcrons killed with SIGKILL would leave the job running
+    while its run is found abandoned, and the job could run twice at once.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the lease still frees the job
+    if os.getppid() != parent:  # runcrons died before the line above
+        os._exit(1)
 
 
 def _stop(child: multiprocessing.process.BaseProcess) -> str:
@@ -111,9 +154,10 @@ def _stop(child: multiprocessing.process.BaseProcess) -> str:
 
 
 def _child_main(
-    job_path: str, names: dict[str, Any], sender: Connection, message_limit: int
+    job_path: str, names: dict[str, Any], sender: Connection, message_limit: int, parent: int
 ) -> None:
     """The child: set Django up, run the job, send (status, message) back."""
+    _die_with(parent)
     import django
 
     django.setup()

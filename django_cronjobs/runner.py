@@ -178,7 +178,10 @@ class Runner:
                 self.report.results.append(JobResult(entry.code, "locked"))
             else:
                 todo.append((entry, states[entry.code]))
-        if self.concurrency > 1 and len(todo) > 1 and not self.dry_run:
+        # Inside a caller's transaction, other connections cannot see what it
+        # wrote (or would wait on its locks): one job after the other there.
+        concurrent = self.concurrency > 1 and not connection.in_atomic_block
+        if concurrent and len(todo) > 1 and not self.dry_run:
             self._tick_concurrently(todo, lock_class)
         else:
             for entry, state in todo:
@@ -195,10 +198,11 @@ class Runner:
     ) -> None:
         """Up to ``concurrency`` jobs at once; a thread each waits on a child process."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="cronjobs") as pool:
-            pending = {
+            futures = [
                 pool.submit(self._tick_job_in_thread, entry, state, lock_class)
                 for entry, state in todo
-            }
+            ]
+            pending = set(futures)
             try:
                 while pending:
                     # Short waits keep the main thread ready for a signal.
@@ -207,6 +211,12 @@ class Runner:
                 self._stop.set()  # each thread stops its child and records it
                 wait(pending)
                 raise
+        # What went wrong in a thread (the database, say) is raised here, as
+        # it would have been without threads.
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                raise error
 
     def _tick_job_in_thread(
         self, entry: JobEntry, state: CronJobState, lock_class: type[LockBackend] | None
@@ -395,7 +405,16 @@ class Runner:
             return True
         finally:
             if lock is not None and not database_lock:
-                lock.release()
+                self._release(code, lock)
+
+    def _release(self, code: str, lock: LockBackend) -> None:
+        try:
+            lock.release()
+        except LockBackendUnavailable as error:
+            # The run is recorded; the lock expires with its lease.
+            logger.warning("Releasing the lock of cron job %s failed: %s", code, error)
+            self.shout(f"[{BALLOT_X}] {code}: {error}")
+            self.report.results.append(JobResult(code, "lock_backend_failed", detail=str(error)))
 
     def _locked(self, code: str, lock: LockBackend) -> None:
         self.say(lock.lock_failed_message())

@@ -331,3 +331,35 @@ class SlowJob(CronJobBase):
 
         time.sleep(3)
         return "slow"
+
+
+class PidWritingJob(CronJobBase):
+    """Writes its pid to CRONJOBS_TEST_PID_FILE, then sleeps; runs in a child (timeout)."""
+
+    code = "tests.pid_writing"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 120
+
+    def do(self) -> str:
+        import os
+        import time
+
+        with open(os.environ["CRONJOBS_TEST_PID_FILE"], "w") as file:
+            file.write(str(os.getpid()))
+        time.sleep(60)
+        return "never"
+
+
+class ThreadLeavingJob(CronJobBase):
+    """Returns at once but leaves a non-daemon thread that keeps its process up."""
+
+    code = "tests.thread_leaving"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 60
+
+    def do(self) -> str:
+        import threading
+        import time
+
+        threading.Thread(target=time.sleep, args=(60,)).start()
+        return "done, thread left behind"

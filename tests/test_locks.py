@@ -8,11 +8,13 @@ import time
 import pytest
 
 from django_cronjobs.backends.lock.base import DjangoCronJobLock
+from django_cronjobs.exceptions import LockBackendUnavailable
 from django_cronjobs.locks import BUILTIN_BACKENDS, lock_backend_class
 from django_cronjobs.locks.cache import CacheLock
 from django_cronjobs.locks.database import DatabaseLock
 from django_cronjobs.locks.file import FileLock
 from django_cronjobs.models import CronJobLock, CronJobLog
+from django_cronjobs.runner import Runner
 from tests import jobs
 from tests.conftest import run_crons
 
@@ -186,3 +188,21 @@ class MemoryLock(DjangoCronJobLock):
     def release(self):
         MemoryLock.calls.append(f"release {self.job_name}")
         self.held.discard(self.job_name)
+
+
+@pytest.mark.django_db
+def test_a_lock_that_cannot_be_released_breaks_nothing(clock, settings):
+    settings.CRONJOBS_LOCK_BACKEND = "tests.test_locks.UnreleasableLock"
+    report = Runner(write=lambda line: None).run(
+        ["tests.jobs.EveryMinuteJob", "tests.jobs.EveryFiveMinutesJob"]
+    )
+    outcomes = [(result.code, result.outcome) for result in report.results]
+    assert ("tests.every_minute", "succeeded") in outcomes
+    assert ("tests.every_five_minutes", "succeeded") in outcomes
+    assert ("tests.every_minute", "lock_backend_failed") in outcomes
+
+
+class UnreleasableLock(FileLock):
+    def release(self) -> None:
+        super().release()
+        raise LockBackendUnavailable("cache lock backend failed: connection refused")

@@ -225,3 +225,21 @@ def test_a_signal_records_the_run_as_interrupted_and_frees_the_lock(signum, retu
     # The tick stops: the jobs after the interrupted one do not start.
     assert "[✘] tests.sleeping" in out
     assert "tests.daily" not in out
+
+
+@pytest.mark.django_db
+def test_a_run_finishing_after_it_was_abandoned_keeps_the_verdict(clock):
+    claims.ensure_states(["tests.every_minute"])
+    assert claims.claim("tests.every_minute", T0, None)
+    run = claims.start_run("tests.every_minute", T0, None)
+    CronJobLog.objects.filter(pk=run.pk).update(status=RunStatus.ABANDONED, message="Abandoned")
+    CronJobState.objects.filter(job_name="tests.every_minute").update(
+        last_status=RunStatus.RUNNING, last_run_id=None
+    )  # a newer run of the job is running now
+    run.status, run.is_success, run.message = RunStatus.SUCCEEDED, True, "done"
+    claims.finish_run(run, None)
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED
+    assert run.message == "Abandoned\n[The process finished later: succeeded.]"
+    state = CronJobState.objects.get(job_name="tests.every_minute")
+    assert (state.last_status, state.last_run_id) == (RunStatus.RUNNING, None)

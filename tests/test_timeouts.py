@@ -118,3 +118,64 @@ def test_sigterm_stops_every_concurrent_job_and_records_it():
         ["pgrep", "-f", "multiprocessing.spawn"], capture_output=True, text=True, check=False
     ).stdout.split()
     assert str(os.getpid()) not in leftovers
+
+
+def process_is_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] in ("Z", "X")  # zombie: dead
+    except FileNotFoundError:
+        return True
+
+
+def test_a_job_in_a_child_dies_with_a_killed_runcrons(tmp_path):
+    pid_file = tmp_path / "pid"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.PidWritingJob"],
+        env=command_line_env(CRONJOBS_TEST_PID_FILE=str(pid_file)),
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while not process_is_gone(child):
+        assert time.monotonic() < deadline, "the job outlived runcrons: it could run twice"
+        time.sleep(0.05)
+
+
+def test_a_thread_the_job_leaves_behind_does_not_hang_runcrons(monkeypatch):
+    monkeypatch.setattr(isolation, "TERMINATE_GRACE_SECONDS", 0.5)
+    started = time.monotonic()
+    report = Runner().run(["tests.jobs.ThreadLeavingJob", NEXT])
+    assert time.monotonic() - started < 20
+    assert outcomes(report) == {
+        "tests.thread_leaving": RunStatus.SUCCEEDED,
+        "tests.every_minute": RunStatus.SUCCEEDED,
+    }
+
+
+def test_an_error_in_a_worker_thread_is_raised(monkeypatch):
+    from django.db import OperationalError
+
+    from django_cronjobs import claims
+
+    def broken_claim(*args, **kwargs):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(claims, "claim", broken_claim)
+    with pytest.raises(OperationalError):
+        Runner(concurrency=2).run([NEXT, "tests.jobs.DailyJob"])
+
+
+@pytest.mark.django_db(transaction=False)
+def test_concurrency_inside_a_callers_transaction_runs_one_job_after_the_other():
+    report = Runner(concurrency=2).run([NEXT, "tests.jobs.EveryFiveMinutesJob"])
+    assert outcomes(report) == {
+        "tests.every_minute": RunStatus.SUCCEEDED,
+        "tests.every_five_minutes": RunStatus.SUCCEEDED,
+    }

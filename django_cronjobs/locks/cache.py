@@ -42,7 +42,9 @@ class CacheLock(LockBackend):
         return max(1, math.ceil(self.lease))
 
     def renew(self) -> None:
-        self.cache.touch(self.lock_name, self._cache_timeout)
+        # Only our own lock (after an expiry the key may be someone else's).
+        if self.cache.get(self.lock_name) == self.token:
+            self.cache.touch(self.lock_name, self._cache_timeout)
 
     def release(self) -> None:
         # Only our own lock: after a timeout another run may hold the key.

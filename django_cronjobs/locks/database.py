@@ -26,7 +26,7 @@ class DatabaseLock(LockBackend):
 
     def lock(self) -> bool:
         claims.ensure_states([self.job_code])
-        return claims.claim(self.job_code, slot=None, lock=self)
+        return claims.claim(self.job_code, slot=None, lock=self, running=False)
 
     def release(self) -> None:
         claims.release_lock(self.job_code, self.token)
