@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import socket
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
+from time import sleep
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, Func, Max, Q, Value
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import DateTimeField, F, Func, Max, Model, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -125,9 +127,32 @@ def ensure_states(
         if last_slot is None and seen and seen["last_success"] is not None:
             last_slot = floor_minute(seen["last_success"])
         new_states.append(CronJobState(job_name=code, first_seen=now, last_slot=last_slot))
-    CronJobState.objects.bulk_create(new_states, ignore_conflicts=True)
+    new_states.sort(key=lambda state: state.job_name)  # one lock order for every process
+    insert_ignoring_duplicates(CronJobState, new_states)
     states.update((state.job_name, state) for state in new_states)
     return states
+
+
+def insert_ignoring_duplicates(model: type[Model], rows: list[Any]) -> None:
+    """INSERT rows, skipping those that exist, retrying when the database
+    picks this statement as a deadlock's victim.
+
+    MySQL/MariaDB take gap locks for INSERT IGNORE, so several hosts adding
+    the same rows at once can deadlock; the insert is idempotent, so trying
+    again is safe. (Inside a caller's transaction a deadlock aborts the
+    whole transaction: there it is not retried.)
+    """
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            model._default_manager.bulk_create(rows, ignore_conflicts=True)
+            return
+        except OperationalError:
+            if connection.in_atomic_block or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+
+
+DEADLOCK_RETRIES = 5
 
 
 def claim(
@@ -275,7 +300,7 @@ def record_missed(code: str, slots: list[datetime], more: bool, reason: str) -> 
     ]
     if rows and more:
         rows[0].message += "\nEarlier slots were missed too; only the latest ones are listed."
-    CronJobLog.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_ignoring_duplicates(CronJobLog, rows)
 
 
 def release_lock(code: str, token: str) -> None:

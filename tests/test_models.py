@@ -75,3 +75,23 @@ def test_a_row_inserted_with_django_crons_columns_only_is_valid():
     assert (row.status, row.hostname, row.slot, row.is_success) == ("", "", None, True)
     states = claims.ensure_states(["old.job"])
     assert states["old.job"].last_slot == T0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inserting_states_retries_a_deadlock(monkeypatch):
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    real = QuerySet.bulk_create
+    failures = iter([OperationalError(1213, "Deadlock found when trying to get lock")])
+
+    def deadlocking_once(self, *args, **kwargs):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", deadlocking_once)
+    states = claims.ensure_states(["b", "a"])
+    assert sorted(states) == ["a", "b"]
+    assert CronJobState.objects.count() == 2
