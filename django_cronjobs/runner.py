@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import close_old_connections, connection, connections
@@ -25,8 +24,9 @@ from .exceptions import LockBackendUnavailable
 from .execution import Execution
 from .interruption import Interrupted, interrupt_on_signals, signals_deferred
 from .locks import LockBackend, lock_backend_class
-from .models import UNSUCCESSFUL, CronJobLog, CronJobState, RunStatus
+from .models import UNSUCCESSFUL, CronJobState, RunStatus
 from .recovery import abandon_dead_runs
+from .reports import JobResult, TickReport
 from .retention import delete_old_logs
 from .schedules import SlotPlan
 
@@ -37,47 +37,6 @@ BALLOT_X = "\N{HEAVY BALLOT X}"
 HEADER = ("Running Crons", "=" * 40)
 # A connection left idle this long while a job ran is checked before reuse.
 IDLE_CONNECTION_SECONDS = 60
-
-
-@dataclass
-class JobResult:
-    """What one tick did with one job.
-
-    ``outcome`` is a run status (``succeeded``, ``failed``, ``interrupted``...)
-    when the job ran, else ``not_due``, ``locked``, ``missed``, ``would_run``
-    (dry run) or ``broken``.
-    """
-
-    code: str
-    outcome: str
-    run: CronJobLog | None = None
-    detail: str = ""
-
-
-@dataclass
-class TickReport:
-    """Everything one tick did, job by job."""
-
-    results: list[JobResult] = field(default_factory=list)
-    interrupted: BaseException | None = None
-    clock_skew: float | None = None
-    """Seconds this host's clock is ahead of the database's (None: not measured)."""
-
-    def with_outcome(self, *outcomes: str) -> list[JobResult]:
-        return [result for result in self.results if result.outcome in outcomes]
-
-    @property
-    def failed(self) -> list[JobResult]:
-        """Runs that did not succeed, and jobs a lock backend failure kept from running."""
-        return self.with_outcome(*UNSUCCESSFUL, "lock_backend_failed")
-
-    @property
-    def broken(self) -> list[JobResult]:
-        return self.with_outcome("broken")
-
-    @property
-    def ran(self) -> list[JobResult]:
-        return [result for result in self.results if result.run is not None]
 
 
 class Runner:
@@ -430,3 +389,6 @@ def _lock_held(state: CronJobState) -> bool:
 def _guards_in_claim(lock: LockBackend) -> bool:
     # A custom backend written for django-cron lacks the flag.
     return bool(getattr(lock, "guards_in_claim", False))
+
+
+__all__ = ["JobResult", "Runner", "TickReport"]

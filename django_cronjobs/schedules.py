@@ -8,18 +8,25 @@ every other job keeps running.
 from __future__ import annotations
 
 import functools
-import math
-import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from croniter import CroniterBadCronError, CroniterBadDateError, croniter
-from django.db import models
 from django.utils import timezone as django_timezone
 
+from .schedule_problems import (
+    MAX_SECONDS,
+    MissedSlots,
+    ScheduleProblem,
+    cron_problems,
+    days_problems,
+    is_seconds,
+    minutes_problems,
+    missed_problems,
+    times_problems,
+)
 from .slots import (
     DST_MARGIN,
     AtTimesRule,
@@ -27,12 +34,8 @@ from .slots import (
     IntervalRule,
     WallClockRule,
     cron_rule,
-    expand_cron_macro,
 )
 from .wallclock import MINUTE, floor_minute, local_wall_time
-
-# "06:30" and, as django-cron's own examples write it, "6:30".
-_HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 # At most this many missed slots of one catch-up are recorded one by one.
 MISSED_RECORD_LIMIT = 100
@@ -40,12 +43,6 @@ FAR_PAST = datetime(2001, 1, 1, tzinfo=UTC)
 # A slot this recent is never missed: it runs, oldest first. It absorbs a
 # crontab that fires late and hosts whose clocks disagree by up to 90 s.
 CURRENT_SLOT_SECONDS = 120
-
-
-class MissedSlots(models.TextChoices):
-    LATEST = "latest"
-    SKIP = "skip"
-    REPLAY = "replay"
 
 
 @dataclass(frozen=True)
@@ -59,15 +56,6 @@ class SlotPlan:
     run: list[datetime] = field(default_factory=list)
     missed: list[datetime] = field(default_factory=list)
     more_missed: bool = False
-
-
-@dataclass(frozen=True)
-class ScheduleProblem:
-    """One thing wrong with a schedule, with the system check id that reports it."""
-
-    check_id: str
-    message: str
-    hint: str = ""
 
 
 class Schedule:
@@ -155,11 +143,11 @@ class Schedule:
     @functools.cached_property
     def _problems(self) -> list[ScheduleProblem]:
         found: list[ScheduleProblem] = []
-        found += _minutes_problems(self.run_every_mins, "run_every_mins", allow_zero=True)
-        found += _minutes_problems(
+        found += minutes_problems(self.run_every_mins, "run_every_mins", allow_zero=True)
+        found += minutes_problems(
             self.retry_after_failure_mins, "retry_after_failure_mins", allow_zero=False
         )
-        if not _is_seconds(self.run_tolerance_seconds):
+        if not is_seconds(self.run_tolerance_seconds):
             found.append(
                 ScheduleProblem(
                     "django_cronjobs.E011",
@@ -167,11 +155,11 @@ class Schedule:
                     f"{MAX_SECONDS}, not {self.run_tolerance_seconds!r}.",
                 )
             )
-        found += _missed_problems(self)
-        found += _times_problems(self.run_at_times)
-        found += _cron_problems(self.cron)
-        found += _days_problems(self.run_weekly_on_days, "run_weekly_on_days", range(7))
-        found += _days_problems(self.run_monthly_on_days, "run_monthly_on_days", range(1, 32))
+        found += missed_problems(self)
+        found += times_problems(self.run_at_times)
+        found += cron_problems(self.cron)
+        found += days_problems(self.run_weekly_on_days, "run_weekly_on_days", range(7))
+        found += days_problems(self.run_monthly_on_days, "run_monthly_on_days", range(1, 32))
         if self.timezone is not None and not isinstance(self.timezone, tzinfo):
             try:
                 _zone(self.timezone)
@@ -386,126 +374,3 @@ def _zone(name: Any) -> tzinfo:
 def _parse_hh_mm(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
-
-
-# Ten years: longer intervals are typos, and datetime arithmetic overflows.
-MAX_MINUTES = 10 * 366 * 24 * 60
-MAX_SECONDS = 24 * 60 * 60
-
-
-def _minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[ScheduleProblem]:
-    if value is None:
-        return []
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_MINUTES:
-        return [
-            ScheduleProblem(
-                "django_cronjobs.E011",
-                f"{name} must be a whole number of minutes from {low} to {MAX_MINUTES}, "
-                f"not {value!r}.",
-            )
-        ]
-    return []
-
-
-def _is_seconds(value: Any) -> bool:
-    """A finite number of seconds from 0 to a day."""
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and 0 <= value <= MAX_SECONDS
-    )
-
-
-def _missed_problems(schedule: Schedule) -> list[ScheduleProblem]:
-    found = []
-    if schedule.missed_slots not in MissedSlots.values:
-        found.append(
-            ScheduleProblem(
-                "django_cronjobs.E017",
-                f"missed_slots must be one of {', '.join(MissedSlots.values)}, "
-                f"not {schedule.missed_slots!r}.",
-            )
-        )
-    limit = schedule.replay_limit
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-        found.append(
-            ScheduleProblem(
-                "django_cronjobs.E017", f"replay_limit must be from 1 to 1000, not {limit!r}."
-            )
-        )
-    deadline = schedule.starting_deadline_seconds
-    if deadline is not None and not _is_seconds(deadline):
-        found.append(
-            ScheduleProblem(
-                "django_cronjobs.E017",
-                "starting_deadline_seconds must be a number of seconds from 0 to "
-                f"{MAX_SECONDS}, not {deadline!r}.",
-            )
-        )
-    return found
-
-
-def _times_problems(times: Any) -> list[ScheduleProblem]:
-    if isinstance(times, str) or not isinstance(times, Iterable):
-        return [
-            ScheduleProblem(
-                "django_cronjobs.E009",
-                f"run_at_times must be a list of 'HH:MM' strings, not {times!r}.",
-            )
-        ]
-    bad = [text for text in times if not isinstance(text, str) or not _HH_MM.match(text)]
-    if bad:
-        return [
-            ScheduleProblem(
-                "django_cronjobs.E009",
-                f"run_at_times has invalid times: {', '.join(map(repr, bad))}.",
-                "Write each time as 'HH:MM' (or 'H:MM'), 00:00 to 23:59.",
-            )
-        ]
-    return []
-
-
-def _cron_problems(expression: Any) -> list[ScheduleProblem]:
-    if expression is None:
-        return []
-    if not isinstance(expression, str):
-        return [ScheduleProblem("django_cronjobs.E007", f"cron must be a string: {expression!r}.")]
-    expanded = expand_cron_macro(expression)
-    if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
-        return [
-            ScheduleProblem(
-                "django_cronjobs.E007",
-                f"Invalid cron expression {expression!r}.",
-                "Use five fields (minute hour day month weekday) or a macro such as @daily.",
-            )
-        ]
-    try:
-        croniter(expanded, datetime(2000, 1, 1)).get_next(datetime)
-    except (CroniterBadDateError, CroniterBadCronError):
-        return [
-            ScheduleProblem(
-                "django_cronjobs.E008",
-                f"The cron expression {expression!r} never fires.",
-            )
-        ]
-    return []
-
-
-def _days_problems(days: Any, name: str, allowed: range) -> list[ScheduleProblem]:
-    if days is None:
-        return []
-    if isinstance(days, str) or not isinstance(days, Iterable):
-        return [ScheduleProblem("django_cronjobs.E012", f"{name} must be a list: {days!r}.")]
-    days = list(days)
-    bad = [day for day in days if isinstance(day, bool) or day not in allowed]
-    if bad or not days:
-        return [
-            ScheduleProblem(
-                "django_cronjobs.E012",
-                f"{name} has invalid days: {days!r}.",
-                f"Use whole numbers from {allowed.start} to {allowed.stop - 1}.",
-            )
-        ]
-    return []

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from django_cronjobs.interruption import exit_status
-from django_cronjobs.runner import Runner, TickReport
+from django_cronjobs.reports import TickReport
+from django_cronjobs.runner import Runner
 
 EXIT_JOB_FAILED = 1
 EXIT_CONFIGURATION_BROKEN = 2

@@ -1,0 +1,157 @@
+"""What can be wrong with a Schedule: one function per argument, each giving
+the system check id and message that reports it."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+from django.db import models
+
+from .slots import expand_cron_macro
+
+# "06:30" and, as django-cron's own examples write it, "6:30".
+_HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class MissedSlots(models.TextChoices):
+    LATEST = "latest"
+    SKIP = "skip"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class ScheduleProblem:
+    """One thing wrong with a schedule, with the system check id that reports it."""
+
+    check_id: str
+    message: str
+    hint: str = ""
+
+
+# Ten years: longer intervals are typos, and datetime arithmetic overflows.
+MAX_MINUTES = 10 * 366 * 24 * 60
+MAX_SECONDS = 24 * 60 * 60
+
+
+def minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[ScheduleProblem]:
+    if value is None:
+        return []
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_MINUTES:
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E011",
+                f"{name} must be a whole number of minutes from {low} to {MAX_MINUTES}, "
+                f"not {value!r}.",
+            )
+        ]
+    return []
+
+
+def is_seconds(value: Any) -> bool:
+    """A finite number of seconds from 0 to a day."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_SECONDS
+    )
+
+
+def missed_problems(schedule: Any) -> list[ScheduleProblem]:
+    found = []
+    if schedule.missed_slots not in MissedSlots.values:
+        found.append(
+            ScheduleProblem(
+                "django_cronjobs.E017",
+                f"missed_slots must be one of {', '.join(MissedSlots.values)}, "
+                f"not {schedule.missed_slots!r}.",
+            )
+        )
+    limit = schedule.replay_limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        found.append(
+            ScheduleProblem(
+                "django_cronjobs.E017", f"replay_limit must be from 1 to 1000, not {limit!r}."
+            )
+        )
+    deadline = schedule.starting_deadline_seconds
+    if deadline is not None and not is_seconds(deadline):
+        found.append(
+            ScheduleProblem(
+                "django_cronjobs.E017",
+                "starting_deadline_seconds must be a number of seconds from 0 to "
+                f"{MAX_SECONDS}, not {deadline!r}.",
+            )
+        )
+    return found
+
+
+def times_problems(times: Any) -> list[ScheduleProblem]:
+    if isinstance(times, str) or not isinstance(times, Iterable):
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E009",
+                f"run_at_times must be a list of 'HH:MM' strings, not {times!r}.",
+            )
+        ]
+    bad = [text for text in times if not isinstance(text, str) or not _HH_MM.match(text)]
+    if bad:
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E009",
+                f"run_at_times has invalid times: {', '.join(map(repr, bad))}.",
+                "Write each time as 'HH:MM' (or 'H:MM'), 00:00 to 23:59.",
+            )
+        ]
+    return []
+
+
+def cron_problems(expression: Any) -> list[ScheduleProblem]:
+    if expression is None:
+        return []
+    if not isinstance(expression, str):
+        return [ScheduleProblem("django_cronjobs.E007", f"cron must be a string: {expression!r}.")]
+    expanded = expand_cron_macro(expression)
+    if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E007",
+                f"Invalid cron expression {expression!r}.",
+                "Use five fields (minute hour day month weekday) or a macro such as @daily.",
+            )
+        ]
+    try:
+        croniter(expanded, datetime(2000, 1, 1)).get_next(datetime)
+    except (CroniterBadDateError, CroniterBadCronError):
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E008",
+                f"The cron expression {expression!r} never fires.",
+            )
+        ]
+    return []
+
+
+def days_problems(days: Any, name: str, allowed: range) -> list[ScheduleProblem]:
+    if days is None:
+        return []
+    if isinstance(days, str) or not isinstance(days, Iterable):
+        return [ScheduleProblem("django_cronjobs.E012", f"{name} must be a list: {days!r}.")]
+    days = list(days)
+    bad = [day for day in days if isinstance(day, bool) or day not in allowed]
+    if bad or not days:
+        return [
+            ScheduleProblem(
+                "django_cronjobs.E012",
+                f"{name} has invalid days: {days!r}.",
+                f"Use whole numbers from {allowed.start} to {allowed.stop - 1}.",
+            )
+        ]
+    return []
