@@ -226,8 +226,6 @@ class Runner:
 
     def _plan(self, job_class: type[CronJobBase], state: CronJobState) -> SlotPlan:
         schedule = job_class.schedule
-        if self.force or schedule.every_invocation:
-            return SlotPlan(run=[])  # one unscheduled run, see _tick_job
         failed_at = state.last_started_at if state.last_status in UNSUCCESSFUL else None
         return schedule.plan(
             state.last_slot, timezone.now(), first_seen=state.first_seen, failed_at=failed_at
@@ -239,16 +237,19 @@ class Runner:
         job_class = entry.job_class
         assert job_class is not None
         code = entry.code
-        unscheduled = self.force or job_class.schedule.every_invocation
-        try:
-            plan = self._plan(job_class, state)
-        except Exception as error:
-            # A schedule that passed the checks yet cannot be evaluated must
-            # not stop the other jobs.
-            logger.exception("Cannot compute the schedule of cron job %s", code)
-            self._broken(code, Problem("django_cronjobs.E011", f"schedule failed: {error!r}"))
-            return
-        slots: list[datetime | None] = [None] if unscheduled else list(plan.run)
+        slots: list[datetime | None]
+        if self.force or job_class.schedule.every_invocation:
+            plan, slots = SlotPlan(), [None]  # one run without a slot
+        else:
+            try:
+                plan = self._plan(job_class, state)
+            except Exception as error:
+                # A schedule that passed the checks yet cannot be evaluated
+                # must not stop the other jobs.
+                logger.exception("Cannot compute the schedule of cron job %s", code)
+                self._broken(code, Problem("django_cronjobs.E011", f"schedule failed: {error!r}"))
+                return
+            slots = list(plan.run)
         if self.dry_run:
             self.say(f"[{CHECK_MARK}] {code}" if slots else f"[ ] {code}")
             self.report.results.append(JobResult(code, "would_run" if slots else "not_due"))
