@@ -14,19 +14,17 @@ import functools
 import os
 import random
 import socket
-from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from time import sleep
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import DateTimeField, F, Func, Max, Model, Q, Value
+from django.db.models import F, Model, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .conf import conf
 from .models import CronJobLog, CronJobState, RunStatus
-from .wallclock import floor_minute
 
 if TYPE_CHECKING:
     from .locks.base import LockBackend
@@ -52,85 +50,6 @@ def host_id() -> str:
     except OSError:
         pass  # not Linux: the host name alone
     return "|".join(parts)[:255]
-
-
-class DatabaseNow(Func):
-    """The database server's clock, in UTC, to measure this host's clock against."""
-
-    template = "CURRENT_TIMESTAMP"
-    output_field = DateTimeField()
-
-    def as_mysql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # CURRENT_TIMESTAMP is in the session's zone there.
-        return self.as_sql(compiler, connection, template="UTC_TIMESTAMP(6)", **extra)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="STATEMENT_TIMESTAMP()", **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'NOW')", **extra
-        )
-
-
-def read_states() -> dict[str, CronJobState]:
-    """Every job's state, in one query whatever the number of jobs or log rows.
-
-    Each row carries ``database_now``, the database server's clock.
-    """
-    rows = CronJobState.objects.only(*TICK_FIELDS).annotate(database_now=DatabaseNow())
-    return {state.job_name: state for state in rows}
-
-
-# What a tick reads of each job's state (every datetime costs parsing time).
-TICK_FIELDS = (
-    "job_name",
-    "locked",
-    "lock_expires_at",
-    "first_seen",
-    "last_slot",
-    "last_status",
-    "last_started_at",
-)
-
-
-def ensure_states(
-    codes: Iterable[str], known: dict[str, CronJobState] | None = None
-) -> dict[str, CronJobState]:
-    """Create the state rows that ``codes`` lack; return them with the known ones.
-
-    A new job's ``last_slot`` is seeded from CronJobLog history (rows written
-    by django-cron count), so a job whose state is new does not run again for
-    a slot it already ran. This costs queries only for jobs never seen before.
-    """
-    states = dict(known) if known is not None else {}
-    missing = [code for code in dict.fromkeys(codes) if code not in states]
-    if known is None and missing:
-        states.update(
-            (state.job_name, state) for state in CronJobState.objects.filter(job_name__in=missing)
-        )
-        missing = [code for code in missing if code not in states]
-    if not missing:
-        return states
-    history = {
-        row["code"]: row
-        for row in CronJobLog.objects.filter(code__in=missing)
-        .exclude(status=RunStatus.RUNNING)
-        .values("code")
-        .annotate(last_slot=Max("slot"), last_success=Max("start_time", filter=Q(is_success=True)))
-    }
-    now = timezone.now()
-    new_states = []
-    for code in missing:
-        seen = history.get(code)
-        last_slot = seen["last_slot"] if seen else None
-        if last_slot is None and seen and seen["last_success"] is not None:
-            last_slot = floor_minute(seen["last_success"])
-        new_states.append(CronJobState(job_name=code, first_seen=now, last_slot=last_slot))
-    new_states.sort(key=lambda state: state.job_name)  # one lock order for every process
-    insert_ignoring_duplicates(CronJobState, new_states)
-    states.update((state.job_name, state) for state in new_states)
-    return states
 
 
 def insert_ignoring_duplicates(model: type[Model], rows: list[Any]) -> None:

@@ -157,6 +157,21 @@ class CronJobState(models.Model):
     )
     last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
     last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    next_due = models.DateTimeField(
+        _("next due"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Before this moment the job is not due; valid while due_key matches."),
+    )
+    due_key = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text=_("Digest of the schedule and state that next_due was worked out from."),
+    )
 
     class Meta:
         verbose_name = _("cron job state")

@@ -12,19 +12,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
-from . import claims
+from . import claims, due_times
 from .base import CronJobBase, JobEntry, Problem, load_jobs
 from .conf import conf
 from .exceptions import LockBackendUnavailable
 from .execution import Execution
 from .interruption import Interrupted, interrupt_on_signals, signals_deferred
+from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
-from .models import UNSUCCESSFUL, CronJobState, RunStatus
+from .models import RunStatus
 from .recovery import abandon_dead_runs
 from .reports import JobResult, TickReport
 from .retention import delete_old_logs
@@ -74,6 +75,7 @@ class Runner:
         self._connection_used = time.monotonic()
         self.report = TickReport()
         self._signals_handled = False
+        self._next_due: list[JobState] = []
 
     def say(self, line: str) -> None:
         if not self.silent:
@@ -86,6 +88,7 @@ class Runner:
 
     def run(self, names: Sequence[str] | None = None) -> TickReport:
         self.report = TickReport()
+        self._next_due = []
         if self.handle_signals:
             with interrupt_on_signals() as self._signals_handled:
                 self._run_interruptibly(names)
@@ -120,9 +123,9 @@ class Runner:
                     entry.code, Problem("django_cronjobs.E014", f"Unknown lock backend: {error}")
                 )
             return
-        known = claims.read_states()
+        known = read_states()
         self._check_clock(known)
-        states = claims.ensure_states([entry.code for entry in runnable], known)
+        states = ensure_states([entry.code for entry in runnable], known.states)
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
             scan = abandon_dead_runs()
@@ -146,13 +149,14 @@ class Runner:
             for entry, state in todo:
                 self._tick_job(entry, state, lock_class)
         if not self.dry_run:
+            due_times.store_next_due(self._next_due)
             delete_old_logs()
             if not connection.in_atomic_block:
                 close_old_connections()
 
     def _tick_concurrently(
         self,
-        todo: list[tuple[JobEntry, CronJobState]],
+        todo: list[tuple[JobEntry, JobState]],
         lock_class: type[LockBackend] | None,
     ) -> None:
         """Up to ``concurrency`` jobs at once; a thread each waits on a child process."""
@@ -178,7 +182,7 @@ class Runner:
                 raise error
 
     def _tick_job_in_thread(
-        self, entry: JobEntry, state: CronJobState, lock_class: type[LockBackend] | None
+        self, entry: JobEntry, state: JobState, lock_class: type[LockBackend] | None
     ) -> None:
         if self._stop.is_set():
             return
@@ -189,16 +193,11 @@ class Runner:
         finally:
             connections.close_all()  # this thread's connections
 
-    def _check_clock(self, states: dict[str, CronJobState]) -> None:
+    def _check_clock(self, known: StatesRead) -> None:
         """Warn when this host's clock and the database's disagree by much."""
-        database_now = next(
-            (getattr(state, "database_now", None) for state in states.values()), None
-        )
-        if database_now is None:
+        if known.database_now is None:
             return
-        if timezone.is_naive(database_now):
-            database_now = timezone.make_aware(database_now, UTC)
-        skew = (timezone.now() - database_now).total_seconds()
+        skew = (timezone.now() - known.database_now).total_seconds()
         self.report.clock_skew = skew
         if abs(skew) > conf.CLOCK_SKEW_WARNING:
             logger.warning(
@@ -212,7 +211,7 @@ class Runner:
     def _parallel(entry: JobEntry) -> bool:
         return entry.job_class is not None and entry.job_class.ALLOW_PARALLEL_RUNS
 
-    def _may_have_dead_runs(self, entries: list[JobEntry], states: dict[str, CronJobState]) -> bool:
+    def _may_have_dead_runs(self, entries: list[JobEntry], states: dict[str, JobState]) -> bool:
         # Only then is the log read: an idle tick stays one query.
         return any(state.last_status == RunStatus.RUNNING for state in states.values()) or any(
             self._parallel(entry) for entry in entries
@@ -224,15 +223,16 @@ class Runner:
         self.shout(problem.console or f"[{BALLOT_X}] {code}: {problem.message}")
         self.report.results.append(JobResult(code, "broken", detail=problem.message))
 
-    def _plan(self, job_class: type[CronJobBase], state: CronJobState) -> SlotPlan:
-        schedule = job_class.schedule
-        failed_at = state.last_started_at if state.last_status in UNSUCCESSFUL else None
-        return schedule.plan(
-            state.last_slot, timezone.now(), first_seen=state.first_seen, failed_at=failed_at
+    def _plan(self, job_class: type[CronJobBase], state: JobState) -> SlotPlan:
+        return job_class.schedule.plan(
+            state.last_slot,
+            timezone.now(),
+            first_seen=state.first_seen,
+            failed_at=due_times.failed_at(state),
         )
 
     def _tick_job(
-        self, entry: JobEntry, state: CronJobState, lock_class: type[LockBackend] | None
+        self, entry: JobEntry, state: JobState, lock_class: type[LockBackend] | None
     ) -> None:
         job_class = entry.job_class
         assert job_class is not None
@@ -240,6 +240,9 @@ class Runner:
         slots: list[datetime | None]
         if self.force or job_class.schedule.every_invocation:
             plan, slots = SlotPlan(), [None]  # one run without a slot
+        elif due_times.known_not_due(job_class, state, timezone.now()):
+            self._not_due(code, SlotPlan())
+            return
         else:
             try:
                 plan = self._plan(job_class, state)
@@ -256,9 +259,10 @@ class Runner:
             return
         if plan.missed and not plan.run:
             self._record_missed(code, plan)
+        elif not slots and due_times.note_not_due(job_class, state):
+            self._next_due.append(state)
         if not slots:
-            self.say(f"[ ] {code}")
-            self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
+            self._not_due(code, plan)
             return
         for index, slot in enumerate(slots):
             missed = plan if index == 0 and plan.missed else None
@@ -266,6 +270,10 @@ class Runner:
                 ran = self._run_slot(job_class, slot, state, lock_class, missed)
             if not ran:
                 break
+
+    def _not_due(self, code: str, plan: SlotPlan) -> None:
+        self.say(f"[ ] {code}")
+        self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
 
     def _record_missed(self, code: str, plan: SlotPlan) -> None:
         """Slots missed with none to run: claim the latest so one process records them."""
@@ -301,7 +309,7 @@ class Runner:
         self,
         job_class: type[CronJobBase],
         slot: datetime | None,
-        state: CronJobState,
+        state: JobState,
         lock_class: type[LockBackend] | None,
         missed: SlotPlan | None,
     ) -> bool:
@@ -381,7 +389,7 @@ class Runner:
         self.report.results.append(JobResult(code, "locked"))
 
 
-def _lock_held(state: CronJobState) -> bool:
+def _lock_held(state: JobState) -> bool:
     """Whether the state read at the start of the tick showed a live database lock."""
     expires = state.lock_expires_at
     return state.locked and (expires is None or expires >= timezone.now())

@@ -43,6 +43,9 @@ FAR_PAST = datetime(2001, 1, 1, tzinfo=UTC)
 # A slot this recent is never missed: it runs, oldest first. It absorbs a
 # crontab that fires late and hosts whose clocks disagree by up to 90 s.
 CURRENT_SLOT_SECONDS = 120
+# Changes whenever plan() decides differently for the same arguments: stored
+# next_due moments computed by an older version are then recomputed.
+PLAN_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,39 @@ class Schedule:
         """The latest slot :meth:`plan` runs at ``now``, or None."""
         plan = self.plan(previous_slot, now, first_seen=first_seen, failed_at=failed_at)
         return plan.run[-1] if plan.run else None
+
+    def next_due(
+        self,
+        previous_slot: datetime | None,
+        *,
+        first_seen: datetime | None = None,
+        failed_at: datetime | None = None,
+    ) -> datetime | None:
+        """The first moment at which :meth:`plan` (same arguments) returns anything.
+
+        Before it, every tick would find nothing to run and nothing missed.
+        None when that moment cannot be known ahead: a job that runs at every
+        invocation, or an interval job that never ran.
+        """
+        if self.every_invocation:
+            return None
+        tolerance = timedelta(seconds=self.run_tolerance_seconds or 0)
+        retry = self.retry_slot(failed_at)
+        if retry is not None and (previous_slot is None or retry > previous_slot):
+            return retry - tolerance  # the retry holds the regular slots back
+        if previous_slot is not None:
+            after = previous_slot
+        elif self._interval is None and first_seen is not None:
+            after = floor_minute(first_seen) - MINUTE
+        else:
+            return None
+        upcoming = self.next_slots(after, 1, previous_slot=previous_slot)
+        return upcoming[0] - tolerance if upcoming else None
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Everything that decides the slots, but the zone (see :attr:`zone`)."""
+        return f"{PLAN_VERSION}|{self!r}"
 
     def retry_slot(self, failed_at: datetime | None) -> datetime | None:
         """When a run that failed at ``failed_at`` is retried, if it is."""

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import IntegrityError
 
 from django_cronjobs import claims
+from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
@@ -52,7 +53,7 @@ def test_django_cron_lock_name_and_fields():
 
 @pytest.mark.django_db
 def test_claim_is_a_compare_and_set_on_the_slot():
-    claims.ensure_states(["job"])
+    ensure_states(["job"])
     assert claims.claim("job", T0, None)
     assert not claims.claim("job", T0, None)
     # An older slot is never run after a newer one.
@@ -73,7 +74,7 @@ def test_a_row_inserted_with_django_crons_columns_only_is_valid():
         )
     row = CronJobLog.objects.get()
     assert (row.status, row.hostname, row.slot, row.is_success) == ("", "", None, True)
-    states = claims.ensure_states(["old.job"])
+    states = ensure_states(["old.job"])
     assert states["old.job"].last_slot == T0
 
 
@@ -92,6 +93,6 @@ def test_inserting_states_retries_a_deadlock(monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(QuerySet, "bulk_create", deadlocking_once)
-    states = claims.ensure_states(["b", "a"])
+    states = ensure_states(["b", "a"])
     assert sorted(states) == ["a", "b"]
     assert CronJobState.objects.count() == 2

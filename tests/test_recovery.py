@@ -14,6 +14,7 @@ import pytest
 from django.db import connections
 
 from django_cronjobs import claims, recovery
+from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
 from tests.conftest import command_line_env, run_crons
@@ -229,7 +230,7 @@ def test_a_signal_records_the_run_as_interrupted_and_frees_the_lock(signum, retu
 
 @pytest.mark.django_db
 def test_a_run_finishing_after_it_was_abandoned_keeps_the_verdict(clock):
-    claims.ensure_states(["tests.every_minute"])
+    ensure_states(["tests.every_minute"])
     assert claims.claim("tests.every_minute", T0, None)
     run = claims.start_run("tests.every_minute", T0, None)
     CronJobLog.objects.filter(pk=run.pk).update(status=RunStatus.ABANDONED, message="Abandoned")

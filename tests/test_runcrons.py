@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
 from tests import jobs
@@ -236,7 +237,23 @@ class TestQueryCounts:
 
     def settle(self, clock):
         run_crons()
+        clock.at(T0 + timedelta(seconds=20))
+        run_crons()  # stores when each job is next due
         clock.at(T0 + timedelta(seconds=30))
+
+    def test_the_first_idle_tick_after_runs_stores_next_due_in_one_statement(self, clock):
+        run_crons()
+        clock.at(T0 + timedelta(seconds=20))
+        with CaptureQueriesContext(connection) as queries:
+            run_crons()
+        statements = [
+            q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+        ]
+        assert len(statements) == 2, statements
+        assert statements[1].startswith("UPDATE")
+        assert CronJobState.objects.get(job_name="tests.daily").next_due == T0.replace(
+            hour=2, minute=30
+        )
 
     def test_idle_tick_is_one_query(self, clock):
         self.settle(clock)
@@ -371,7 +388,7 @@ def test_a_slot_recorded_as_missed_by_a_stale_process_still_runs(clock):
     # Another process recorded our slot as missed between our claim and insert.
     from django_cronjobs import claims
 
-    claims.ensure_states(["tests.every_minute"])
+    ensure_states(["tests.every_minute"])
     assert claims.claim("tests.every_minute", T0, None)
     claims.record_missed("tests.every_minute", [T0], False, "Missed")
     run = claims.start_run("tests.every_minute", T0, None)

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from django_cronjobs import claims
+from django_cronjobs.job_states import ensure_states
 
 from .base import LockBackend
 
@@ -25,7 +26,7 @@ class DatabaseLock(LockBackend):
         self.token = uuid.uuid4().hex
 
     def lock(self) -> bool:
-        claims.ensure_states([self.job_code])
+        ensure_states([self.job_code])
         return claims.claim(self.job_code, slot=None, lock=self, running=False)
 
     def release(self) -> None:

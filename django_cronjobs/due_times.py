@@ -1,0 +1,76 @@
+"""Idle ticks without schedule evaluation: each job's next due moment, stored.
+
+Working out a schedule costs tens of microseconds a job; an idle tick with
+thousands of jobs would spend its time there. So once a tick finds a job not
+due, it stores in the job's state row the moment the job next becomes due
+(``next_due``) with ``due_key``, a digest of everything that moment was
+worked out from: the schedule, its zone and the state's slot, first sighting
+and last failure. Later ticks that compute the same digest from the row they
+read skip the job until that moment without evaluating its schedule.
+
+The digest makes the stored moment safe without locks: when another host
+changes the row (claims a slot, records a failure) or a deploy changes the
+schedule, the digest no longer matches and the schedule is evaluated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from .base import CronJobBase
+from .job_states import MOMENTS, JobState, to_microseconds
+from .models import UNSUCCESSFUL, CronJobState
+
+NEXT_DUE = MOMENTS.index("next_due")
+
+
+def failed_at(state: JobState) -> datetime | None:
+    """When the job's last run started, if that run did not succeed."""
+    return state.last_started_at if state.last_status in UNSUCCESSFUL else None
+
+
+def due_key(job_class: type[CronJobBase], state: JobState) -> str:
+    schedule = job_class.schedule
+    _, first_seen, last_slot, last_started_at, _ = state.microseconds
+    inputs = (
+        last_slot,
+        first_seen if last_slot is None else None,
+        last_started_at if state.last_status in UNSUCCESSFUL else None,
+    )
+    text = f"{schedule.fingerprint}|{schedule.zone}|{inputs}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def known_not_due(job_class: type[CronJobBase], state: JobState, now: datetime) -> bool:
+    """Whether the state row says, still validly, that the job is not due at ``now``."""
+    next_due = state.microseconds[NEXT_DUE]
+    return (
+        next_due is not None
+        and to_microseconds(now) < next_due
+        and state.due_key == due_key(job_class, state)
+    )
+
+
+def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
+    """Put the job's next due moment on ``state``; True if the row needs writing."""
+    schedule = job_class.schedule
+    next_due = schedule.next_due(
+        state.last_slot, first_seen=state.first_seen, failed_at=failed_at(state)
+    )
+    key = due_key(job_class, state) if next_due is not None else ""
+    if state.pk is None or (state.next_due, state.due_key) == (next_due, key):
+        return False
+    state.next_due, state.due_key = next_due, key
+    return True
+
+
+def store_next_due(states: Sequence[JobState]) -> None:
+    """Write the next due moments that :func:`note_not_due` put on ``states``."""
+    rows = [
+        CronJobState(pk=state.pk, next_due=state.next_due, due_key=state.due_key)
+        for state in states
+    ]
+    if rows:
+        CronJobState.objects.bulk_update(rows, ["next_due", "due_key"])
