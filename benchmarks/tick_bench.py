@@ -91,8 +91,11 @@ def reset_tables(args: argparse.Namespace) -> str:
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     app = "django_cron" if args.framework == "django-cron" else "django_cronjobs"
+    # Fresh tables, even if an earlier version of the schema is there.
+    call_command("migrate", verbosity=0)
+    call_command("migrate", app, "zero", verbosity=0)
+    call_command("migrate", verbosity=0)
     log_table = f"{app}_cronjoblog"
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ class JobEntry:
     job_class: type[CronJobBase] | None = None
     problems: list[Problem] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def code(self) -> str:
         code = getattr(self.job_class, "code", None)
         return code if isinstance(code, str) else self.name
@@ -139,6 +140,20 @@ def import_job(name: str) -> JobEntry:
 
 
 def _class_problems(job_class: type[CronJobBase]) -> list[Problem]:
+    """What keeps ``job_class`` from running; worked out again only when it changes."""
+    attributes = tuple(getattr(job_class, name, None) for name in CHECKED_ATTRIBUTES)
+    key = (job_class, *map(id, attributes))
+    found = _class_problems_cache.get(key)
+    if found is None or found[0] != attributes:
+        found = _class_problems_cache[key] = (attributes, _find_class_problems(job_class))
+    return list(found[1])
+
+
+CHECKED_ATTRIBUTES = ("code", "TIMEOUT_SECONDS", "schedule")
+_class_problems_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Problem]]] = {}
+
+
+def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     code = getattr(job_class, "code", None)
     if code is None:
         return [
