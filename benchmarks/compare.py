@@ -22,7 +22,6 @@ DJANGO_CRON_REQUIREMENTS = [
     "Django>=4.2,<5",
     "django-cron==0.6.0",
     "psycopg[binary]>=3.1",
-    "time-machine>=2.16",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -114,7 +115,7 @@ def import_job(name: str) -> JobEntry:
     """Resolve a dotted class path, recording why it cannot run if it can't."""
     entry = JobEntry(name)
     try:
-        found = import_string(name)
+        found = _imported(name)
     except Exception as error:
         entry.problems.append(
             Problem(
@@ -137,6 +138,15 @@ def import_job(name: str) -> JobEntry:
     entry.job_class = found
     entry.problems.extend(_class_problems(found))
     return entry
+
+
+def _imported(name: str) -> Any:
+    """import_string(), without its checks when the module is imported already."""
+    module_name, _, attribute = name.rpartition(".")
+    module = sys.modules.get(module_name)
+    if module is not None and hasattr(module, attribute):
+        return getattr(module, attribute)
+    return import_string(name)
 
 
 def _class_problems(job_class: type[CronJobBase]) -> list[Problem]:
