@@ -37,6 +37,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--log-rows", type=int, nargs="+", default=[0])
     parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--django-cron", action="store_true", help="also measure django-cron")
+    parser.add_argument(
+        "--process",
+        type=int,
+        metavar="JOBS",
+        help="also time whole runcrons processes with JOBS jobs against the django.setup() floor",
+    )
+    parser.add_argument("--process-runs", type=int, default=20)
+    parser.add_argument("--skip-ticks", action="store_true", help="only the process measurement")
     parser.add_argument("--venv", default="/tmp/django-cron-0.6.0-venv")
     return parser.parse_args()
 
@@ -51,8 +59,8 @@ def django_cron_python(venv: Path) -> Path:
     return python
 
 
-def database_url(base: str, framework: str) -> str:
-    name = "bench_django_cron" if framework == "django-cron" else "bench_ours"
+def database_url(base: str, framework: str, prefix: str = "bench") -> str:
+    name = f"{prefix}_django_cron" if framework == "django-cron" else f"{prefix}_ours"
     if base.startswith("sqlite:///"):
         return f"{base.rstrip('/')}/{name}.sqlite3"
     server = base.rstrip("/")
@@ -103,11 +111,52 @@ def measure(python: Path, framework: str, url: str, jobs: int, rows: int, ticks:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def measure_processes(frameworks: dict[str, Path], args: argparse.Namespace) -> None:
+    print(
+        f"{'framework':<12} {'jobs':>6} {'runcrons ms':>12} {'floor ms':>9} {'ratio':>6} "
+        f"{'runcrons cpu':>13} {'floor cpu':>10} {'cpu ratio':>10}"
+    )
+    for framework, python in frameworks.items():
+        url = database_url(args.database, framework, prefix="bench_process")
+        output = subprocess.run(
+            [
+                str(python),
+                str(HERE / "process_bench.py"),
+                "--framework",
+                framework,
+                "--database",
+                url,
+                "--jobs",
+                str(args.process),
+                "--runs",
+                str(args.process_runs),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"{framework:<12} {result['jobs']:>6} {result['runcrons_ms_median']:>12} "
+            f"{result['floor_ms_median']:>9} {result['ratio']:>5}x "
+            f"{result['runcrons_cpu_ms_median']:>13} {result['floor_cpu_ms_median']:>10} "
+            f"{result['cpu_ratio']:>9}x",
+            flush=True,
+        )
+
+
 def main() -> None:
     args = parse_args()
     frameworks = {"ours": Path(sys.executable)}
     if args.django_cron:
         frameworks["django-cron"] = django_cron_python(Path(args.venv))
+    if not args.skip_ticks:
+        measure_ticks(frameworks, args)
+    if args.process:
+        measure_processes(frameworks, args)
+
+
+def measure_ticks(frameworks: dict[str, Path], args: argparse.Namespace) -> None:
     header = (
         f"{'framework':<12} {'db':<10} {'jobs':>6} {'log rows':>10} {'idle ms':>9} "
         f"{'idle q':>7} {'busy ms/run':>12} {'busy q/run':>11}"

@@ -16,7 +16,6 @@ from .base import CronJobBase
 from .conf import conf
 from .heartbeat import Heartbeat
 from .interruption import Interrupted, signals_delivered
-from .isolation import run_in_child
 from .locks.base import LockBackend
 from .log_text import as_ascii, as_log_text
 from .models import CronJobLog, RunStatus
@@ -104,6 +103,8 @@ class Execution:
         try:
             with signals_delivered(self.signals_deferred):
                 if timeout is not None or self.isolated:
+                    from .isolation import run_in_child  # multiprocessing: only when needed
+
                     child = run_in_child(job_path(self.job_class), timeout, limit, self.stop)
                     run.status, run.message = child.status, child.message
                     run.is_success = child.status == RunStatus.SUCCEEDED

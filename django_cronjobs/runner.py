@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 
 from django.db import close_old_connections, connection, connections
@@ -160,6 +159,8 @@ class Runner:
         lock_class: type[LockBackend] | None,
     ) -> None:
         """Up to ``concurrency`` jobs at once; a thread each waits on a child process."""
+        from concurrent.futures import ThreadPoolExecutor, wait
+
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="cronjobs") as pool:
             futures = [
                 pool.submit(self._tick_job_in_thread, entry, state, lock_class)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 from django.db import models
 
 from .slots import expand_cron_macro
@@ -118,6 +117,8 @@ def cron_problems(expression: Any) -> list[ScheduleProblem]:
         return []
     if not isinstance(expression, str):
         return [ScheduleProblem("django_cronjobs.E007", f"cron must be a string: {expression!r}.")]
+    from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
     expanded = expand_cron_macro(expression)
     if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
         return [

@@ -12,10 +12,12 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-
-from croniter import CroniterBadDateError, croniter
+from typing import TYPE_CHECKING
 
 from .wallclock import MINUTE, floor_minute, instants_of, local_wall_time
+
+if TYPE_CHECKING:
+    from croniter import croniter
 
 # Daylight-saving shifts are at most two hours; searching three hours either
 # side of a wall-clock bound catches every instant whose order differs from the
@@ -292,6 +294,10 @@ class CronRule(WallClockRule):
         self.fixed_time = not (minute.startswith("*") or hour.startswith("*"))
 
     def _matches(self, start: datetime, step: Callable[[croniter], datetime]) -> Iterator[datetime]:
+        # Imported on first use: most projects never need it, and every
+        # runcrons process would pay for the import.
+        from croniter import CroniterBadDateError, croniter
+
         iterator = croniter(self.expression, start)
         try:
             while True:
