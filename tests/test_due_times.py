@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from django_cronjobs import Schedule
+from django_cronjobs.job_states import EpochMicroseconds, read_states
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from tests import jobs
 from tests.conftest import run_crons
@@ -179,3 +180,33 @@ def test_dry_run_stores_nothing(clock):
     assert CronJobState.objects.get().next_due is None
     run_crons("tests.jobs.DailyJob")
     assert CronJobState.objects.get().next_due == T0.replace(hour=2, minute=30)
+
+
+@pytest.mark.django_db
+def test_the_portable_read_of_states_gives_the_same_moments(clock, monkeypatch):
+    """Other databases (or USE_TZ = False) read datetimes through the ORM instead."""
+    clock.at(T0 + timedelta(seconds=1, microseconds=250))
+    settle(clock)
+    CronJobState.objects.filter(job_name="tests.every_minute").update(
+        lock_expires_at=T0 + timedelta(microseconds=7), locked=True
+    )
+    fast = read_states()
+    monkeypatch.setattr(EpochMicroseconds, "VENDORS", ())
+    portable = read_states()
+    assert (
+        sorted(fast.states)
+        == sorted(portable.states)
+        == sorted(CronJobState.objects.values_list("job_name", flat=True))
+    )
+    for code, state in fast.states.items():
+        other = portable.states[code]
+        assert (state.pk, state.locked, state.last_status, state.due_key) == (
+            other.pk,
+            other.locked,
+            other.last_status,
+            other.due_key,
+        )
+        assert state.microseconds == other.microseconds
+        assert state.next_due == CronJobState.objects.get(job_name=code).next_due
+    assert fast.states["tests.every_minute"].lock_expires_at == T0 + timedelta(microseconds=7)
+    assert abs((fast.database_now - portable.database_now).total_seconds()) < 5
