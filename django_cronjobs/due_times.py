@@ -19,6 +19,8 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.db import connections, router, transaction
+
 from .base import CronJobBase
 from .job_states import MOMENTS, JobState, to_microseconds
 from .models import UNSUCCESSFUL, CronJobState
@@ -67,10 +69,32 @@ def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
 
 
 def store_next_due(states: Sequence[JobState]) -> None:
-    """Write the next due moments that :func:`note_not_due` put on ``states``."""
-    rows = [
-        CronJobState(pk=state.pk, next_due=state.next_due, due_key=state.due_key)
+    """Write the next due moments that :func:`note_not_due` put on ``states``.
+
+    Several hosts may do this at once for overlapping rows, while others
+    claim and finish runs. Rows another transaction holds are skipped (the
+    next tick works their moment out again): the write never waits, so it
+    can neither deadlock nor delay a claim. SQLite locks the whole database
+    instead and needs none of this.
+    """
+    rows: dict[int, CronJobState] = {
+        state.pk: CronJobState(pk=state.pk, next_due=state.next_due, due_key=state.due_key)
         for state in states
-    ]
-    if rows:
-        CronJobState.objects.bulk_update(rows, ["next_due", "due_key"])
+        if state.pk is not None
+    }
+    if not rows:
+        return
+    database = router.db_for_write(CronJobState)
+    features = connections[database].features
+    with transaction.atomic(using=database):
+        if features.has_select_for_update_skip_locked:
+            free = CronJobState.objects.using(database).select_for_update(skip_locked=True)
+            pks = sorted(free.filter(pk__in=list(rows)).values_list("pk", flat=True))
+        elif features.has_select_for_update:
+            locked = CronJobState.objects.using(database).select_for_update().order_by("pk")
+            pks = list(locked.filter(pk__in=list(rows)).values_list("pk", flat=True))
+        else:
+            pks = sorted(rows)
+        CronJobState.objects.using(database).bulk_update(
+            [rows[pk] for pk in pks], ["next_due", "due_key"]
+        )
