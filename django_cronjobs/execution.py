@@ -11,7 +11,7 @@ from datetime import datetime, time
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
-from . import claims
+from . import claims, signals
 from .base import CronJobBase
 from .conf import conf
 from .heartbeat import Heartbeat
@@ -76,6 +76,7 @@ class Execution:
         An interruption (SIGINT, SIGTERM) is recorded, then raised again.
         """
         logger.info("Running cron job %s (slot %s)", run.code, run.slot)
+        signals.send(signals.cron_job_started, self.job_class, code=run.code, run=run)
         outside_transaction = not connection.in_atomic_block
         with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
             interruption = self._outcome(run, outside_transaction)
@@ -90,6 +91,14 @@ class Execution:
             logger.warning("Cron job %s ended %s", run.code, run.status)
             if conf.OUTPUT_ERRORS:
                 logger.error("%s cronjob error:\n%s", run.code, run.message)
+        signals.send(
+            signals.cron_job_finished,
+            self.job_class,
+            code=run.code,
+            run=run,
+            status=run.status,
+            succeeded=run.is_success,
+        )
         if interruption is not None:
             raise interruption
 
