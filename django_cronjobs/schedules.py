@@ -134,6 +134,30 @@ class Schedule:
         ]
         return f"Schedule({', '.join(parts)})"
 
+    def describe(self) -> str:
+        """This schedule in plain English: ``every day at 02:30 Europe/Berlin``."""
+        if self.every_invocation:
+            return "at every runcrons call"
+        parts = []
+        if self.run_every_mins:
+            parts.append(_every(int(self.run_every_mins)))
+        if self.run_at_times:
+            times = [f"{at:%H:%M}" for at in sorted(self.at_times)]
+            joined = ", ".join(times[:-1]) + " and " + times[-1] if len(times) > 1 else times[0]
+            parts.append(f"every day at {joined} {self.zone}")
+        if self.cron:
+            parts.append(f'cron "{" ".join(self.cron.split())}" {self.zone}')
+        text = ", and ".join(parts)
+        if self.run_weekly_on_days is not None:
+            text += f", on {_day_ranges(sorted(set(self.run_weekly_on_days)))}"
+        if self.run_monthly_on_days is not None:
+            days = ", ".join(str(day) for day in sorted(set(self.run_monthly_on_days)))
+            text += f", on day {days} of the month"
+        if self.retry_after_failure_mins:
+            retry = _duration(int(self.retry_after_failure_mins))
+            text += f"; a failed run is retried {retry} later"
+        return text
+
     # -- validation ---------------------------------------------------------
 
     def problems(self) -> list[ScheduleProblem]:
@@ -401,6 +425,44 @@ class Schedule:
                         break
             found.update(mine)
         return sorted(found)[:count]
+
+
+DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _day_ranges(days: list[int]) -> str:
+    """``Monday to Friday``, ``Monday, Wednesday``, ``Saturday, Sunday``."""
+    groups: list[list[int]] = []
+    for day in days:
+        if groups and day == groups[-1][-1] + 1:
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    return ", ".join(
+        f"{DAY_NAMES[group[0]]} to {DAY_NAMES[group[-1]]}"
+        if len(group) > 2
+        else ", ".join(DAY_NAMES[day] for day in group)
+        for group in groups
+    )
+
+
+def _span(minutes: int) -> tuple[int, str]:
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes % size == 0:
+            return minutes // size, unit
+    return minutes, "minute"
+
+
+def _every(minutes: int) -> str:
+    """``every minute``, ``every 5 minutes``, ``every 2 hours``, ``every day``."""
+    count, unit = _span(minutes)
+    return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+
+
+def _duration(minutes: int) -> str:
+    """``1 minute``, ``5 minutes``, ``2 hours``."""
+    count, unit = _span(minutes)
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
 def _zone(name: Any) -> tzinfo:

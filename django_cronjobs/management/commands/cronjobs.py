@@ -1,0 +1,159 @@
+"""``manage.py cronjobs list | next CODE | status [--check] | crontab``."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+from django.utils import timezone
+
+from django_cronjobs.job_states import read_states
+from django_cronjobs.management.tick_command import database_unavailable
+from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
+
+# Nagios plugin exit statuses.
+EXIT_OK = 0
+EXIT_CRITICAL = 2
+
+
+class Command(BaseCommand):
+    help = "Show the configured cron jobs, their next runs and their health."
+
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        commands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+        commands.add_parser("list", help="Each job: schedule, next run, last run and status.")
+        upcoming = commands.add_parser("next", help="The next run times of one job.")
+        upcoming.add_argument("code", help="The job's code or dotted class path.")
+        upcoming.add_argument("-n", type=int, default=5, help="How many (default 5).")
+        status = commands.add_parser("status", help="Which jobs are failing or overdue.")
+        status.add_argument(
+            "--check",
+            action="store_true",
+            help="Print one summary line first and exit 2 when a job is failing or overdue "
+            "(a Nagios-style check).",
+        )
+        crontab = commands.add_parser("crontab", help="The crontab line that runs this project.")
+        crontab.add_argument(
+            "--manage-py", help="Path of manage.py (default: the one running this command)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, "handle_" + options["subcommand"])(options)
+        except DatabaseError as error:
+            raise database_unavailable(error) from error
+
+    # -- list -----------------------------------------------------------------
+
+    def handle_list(self, options: dict[str, Any]) -> None:
+        statuses = job_statuses()
+        rows = [("CODE", "SCHEDULE", "NEXT RUN", "LAST RUN", "STATUS")]
+        rows += [
+            (
+                job.code,
+                job.schedule,
+                describe_next_run(job),
+                moment(job.last_started, job),
+                job.health if job.health != "ok" else job.last_status,
+            )
+            for job in statuses
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join([*cells, row[-1]]).rstrip())
+
+    # -- next -----------------------------------------------------------------
+
+    def handle_next(self, options: dict[str, Any]) -> None:
+        wanted = options["code"]
+        if options["n"] < 1:
+            raise CommandError("-n must be at least 1.")
+        found = [job for job in job_statuses() if wanted in (job.code, job_path(job))]
+        if not found:
+            raise CommandError(f"No configured cron job has the code or path {wanted!r}.")
+        job = found[0]
+        schedule = job.job_class.schedule
+        if schedule.every_invocation:
+            self.stdout.write(f"{job.code} runs at every runcrons call.")
+            return
+        state = read_states().states.get(job.code)
+        for slot in upcoming_runs(job.job_class, state, timezone.now(), options["n"]):
+            self.stdout.write(slot.isoformat(sep=" "))
+
+    # -- status ---------------------------------------------------------------
+
+    def handle_status(self, options: dict[str, Any]) -> None:
+        statuses = job_statuses()
+        bad = [job for job in statuses if job.overdue or job.failing]
+        if options["check"]:
+            if bad:
+                listed = ", ".join(f"{job.code} ({job.health})" for job in bad)
+                self.stdout.write(f"CRONJOBS CRITICAL - {len(bad)} of {len(statuses)}: {listed}")
+            else:
+                self.stdout.write(f"CRONJOBS OK - {len(statuses)} jobs")
+        for job in statuses:
+            last = f"last {job.last_status} {moment(job.last_started, job)}"
+            if not job.last_status:
+                last = "no run yet"
+            self.stdout.write(f"{job.code}: {job.health}; {last}; next {describe_next_run(job)}")
+        if options["check"] and bad:
+            # Not a CommandError: the summary line above is the whole message.
+            sys.stdout.flush()
+            raise SystemExit(EXIT_CRITICAL)
+
+    # -- crontab --------------------------------------------------------------
+
+    def handle_crontab(self, options: dict[str, Any]) -> None:
+        manage_py = options["manage_py"] or find_manage_py()
+        if manage_py is None:
+            raise CommandError("Cannot tell where manage.py is: pass --manage-py PATH.")
+        path = Path(manage_py).resolve()
+        settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+        environment = (
+            f"DJANGO_SETTINGS_MODULE={shlex.quote(settings_module)} " if settings_module else ""
+        )
+        self.stdout.write(
+            "# Run the due cron jobs every minute (crontab -e). runcrons prints only what\n"
+            "# went wrong with --silent, so cron mails you exactly then.\n"
+            f"* * * * * cd {shlex.quote(str(path.parent))} && {environment}"
+            f"{shlex.quote(os.path.abspath(sys.executable))} {shlex.quote(str(path))} "
+            "runcrons --silent"
+        )
+
+
+def job_path(job: JobStatus) -> str:
+    return f"{job.job_class.__module__}.{job.job_class.__qualname__}"
+
+
+def moment(value: datetime | None, job: JobStatus) -> str:
+    """``2026-11-26 02:30 Europe/Berlin`` in the job's zone; ``-`` for none."""
+    if value is None:
+        return "-"
+    zone = job.job_class.schedule.zone
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M} {zone}"
+
+
+def describe_next_run(job: JobStatus) -> str:
+    if job.next_run is None:
+        return "every call"
+    if job.next_run <= job.now:
+        return "due now"
+    return moment(job.next_run, job)
+
+
+def find_manage_py() -> str | None:
+    """The manage.py this process runs, or one in the current directory."""
+    script = Path(sys.argv[0]) if sys.argv else None
+    if script is not None and script.name == "manage.py" and script.exists():
+        return str(script)
+    here = Path.cwd() / "manage.py"
+    return str(here) if here.exists() else None

@@ -1,0 +1,124 @@
+"""Where each configured job stands: next run, last outcome, overdue, failing.
+
+What ``manage.py cronjobs`` prints and monitors check, from the state rows
+(one query for all jobs); nothing here reads the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from .base import CronJobBase, load_jobs
+from .due_times import failed_at
+from .job_states import JobState, read_states
+from .models import UNSUCCESSFUL, RunStatus
+from .schedules import CURRENT_SLOT_SECONDS
+
+# A job is overdue when it has been due this long without a run: runcrons
+# runs a slot within CURRENT_SLOT_SECONDS, and a tick may come a minute late.
+OVERDUE_AFTER = timedelta(seconds=CURRENT_SLOT_SECONDS + 60)
+
+
+@dataclass
+class JobStatus:
+    """One job of CRON_CLASSES, as its state row and schedule describe it."""
+
+    code: str
+    job_class: type[CronJobBase]
+    state: JobState | None
+    next_run: datetime | None
+    """When the job is next due (in the past: due now); None: at every call."""
+    now: datetime
+
+    @property
+    def schedule(self) -> str:
+        return self.job_class.schedule.describe()
+
+    @property
+    def last_status(self) -> str:
+        return self.state.last_status if self.state is not None else ""
+
+    @property
+    def last_started(self) -> datetime | None:
+        return self.state.last_started_at if self.state is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.last_status == RunStatus.RUNNING
+
+    @property
+    def failing(self) -> bool:
+        """Its last run did not succeed."""
+        return self.last_status in UNSUCCESSFUL
+
+    @property
+    def overdue(self) -> bool:
+        """Due for longer than OVERDUE_AFTER without a run starting."""
+        if self.state is None or self.running or self.next_run is None:
+            return False
+        return self.now - self.next_run > OVERDUE_AFTER
+
+    @property
+    def health(self) -> str:
+        """``ok``, ``running``, ``failing``, ``overdue`` or ``never run``."""
+        if self.overdue:
+            return "overdue"
+        if self.failing:
+            return "failing"
+        if self.running:
+            return "running"
+        if self.state is None or not self.last_status:
+            return "never run"
+        return "ok"
+
+
+def job_statuses(now: datetime | None = None) -> list[JobStatus]:
+    """Every runnable job of CRON_CLASSES, in its order."""
+    now = now or timezone.now()
+    states = read_states().states
+    found = []
+    for entry in load_jobs():
+        if not entry.runnable or entry.job_class is None:
+            continue
+        state = states.get(entry.code)
+        found.append(
+            JobStatus(
+                entry.code, entry.job_class, state, next_run(entry.job_class, state, now), now
+            )
+        )
+    return found
+
+
+def next_run(
+    job_class: type[CronJobBase], state: JobState | None, now: datetime
+) -> datetime | None:
+    """When ``job_class`` is next due given its state; None when at every call."""
+    schedule = job_class.schedule
+    if schedule.every_invocation:
+        return None
+    if state is not None:
+        due = schedule.next_due(
+            state.last_slot, first_seen=state.first_seen, failed_at=failed_at(state)
+        )
+        if due is not None:
+            return due
+        if state.last_slot is None:
+            return state.first_seen or now  # an interval job that never ran: due at once
+    elif schedule.run_every_mins:
+        return now  # a new interval job runs at the next tick
+    upcoming = schedule.next_slots(now, 1)
+    return upcoming[0] if upcoming else None
+
+
+def upcoming_runs(
+    job_class: type[CronJobBase], state: JobState | None, now: datetime, count: int
+) -> list[datetime]:
+    """The next ``count`` slots of ``job_class`` after ``now``, in its schedule's zone."""
+    schedule = job_class.schedule
+    previous = state.last_slot if state is not None else None
+    after = now if previous is None or previous < now else previous
+    slots = schedule.next_slots(after, count, previous_slot=previous)
+    return [slot.astimezone(schedule.zone) for slot in slots]
