@@ -67,24 +67,14 @@ def database_url(base: str, framework: str, prefix: str = "bench") -> str:
     user_host = server.split("://", 1)[1]
     user, _, host_port = user_host.rpartition("@")
     host, _, port = host_port.partition(":")
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            host,
-            "-p",
-            port or "5432",
-            "-U",
-            user,
-            "-d",
-            "postgres",
-            "-c",
-            f"CREATE DATABASE {name}",
-        ],
-        capture_output=True,
-        check=False,  # it may exist already
-    )
+    for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        # A fresh database for every measurement.
+        psql = ["psql", "-q", "-h", host, "-p", port or "5432", "-U", user, "-d", "postgres"]
+        subprocess.run(
+            [*psql, "-c", statement],
+            capture_output=True,
+            check=True,
+        )
     return f"{server}/{name}"
 
 

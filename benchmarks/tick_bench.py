@@ -96,14 +96,15 @@ def reset_tables(args: argparse.Namespace) -> str:
 
     app = "django_cron" if args.framework == "django-cron" else "django_cronjobs"
     # Fresh tables, even if an earlier version of the schema is there.
-    call_command("migrate", verbosity=0)
-    call_command("migrate", app, "zero", verbosity=0)
-    call_command("migrate", verbosity=0)
-    log_table = f"{app}_cronjoblog"
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             if table.startswith(f"{app}_"):
-                cursor.execute(f"DELETE FROM {table}")
+                cursor.execute(f"DROP TABLE {table}")
+        if "django_migrations" in connection.introspection.table_names():
+            cursor.execute("DELETE FROM django_migrations WHERE app = %s", [app])
+    call_command("migrate", verbosity=0)
+    log_table = f"{app}_cronjoblog"
+    with connection.cursor() as cursor:
         if args.log_rows:
             insert_old_runs(cursor, connection.vendor, log_table, args.log_rows, args.jobs, app)
         if connection.vendor == "postgresql":
