@@ -164,6 +164,7 @@ def finish_run(run: CronJobLog, lock_token: str | None) -> None:
         "last_run_id": run.pk,
         "last_status": run.status,
         "last_finished_at": run.end_time,
+        "failure_streak": 0 if run.is_success else F("failure_streak") + 1,
     }
     with transaction.atomic():
         recorded = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(

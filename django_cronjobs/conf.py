@@ -45,6 +45,18 @@ class Settings:
         return _setting("CRONJOBS_DEFAULT_TIMEOUT_SECONDS", None, None)  # type: ignore[no-any-return]
 
     @property
+    def NOTIFY_FAILURES(self) -> bool:
+        """Mail ADMINS when a job fails MIN_NUM_FAILURES times in a row, and when it recovers."""
+        return bool(_setting("CRONJOBS_NOTIFY_FAILURES", None, False))
+
+    @property
+    def FAILURE_EMAIL_PREFIX(self) -> str:
+        """Put before the subject of failure mails (after EMAIL_SUBJECT_PREFIX)."""
+        return str(
+            _setting("CRONJOBS_FAILURE_EMAIL_PREFIX", "FAILED_RUNS_CRONJOB_EMAIL_PREFIX", "")
+        )
+
+    @property
     def CONCURRENCY(self) -> int:
         """How many due jobs of one tick run at once (each in its own process)."""
         return _setting("CRONJOBS_CONCURRENCY", None, 1)  # type: ignore[no-any-return]

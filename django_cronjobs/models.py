@@ -165,6 +165,18 @@ class CronJobState(models.Model):
     )
     last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
     last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    failure_streak = models.PositiveIntegerField(
+        _("failures in a row"),
+        default=0,
+        db_default=0,
+        help_text=_("Runs since the last success that did not succeed (missed slots aside)."),
+    )
+    alerted_at = models.DateTimeField(
+        _("failures mailed at"),
+        null=True,
+        blank=True,
+        help_text=_("When ADMINS were told of the current failure streak."),
+    )
     next_due = models.DateTimeField(
         _("next due"),
         null=True,

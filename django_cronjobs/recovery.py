@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .claims import host_id
@@ -96,7 +96,10 @@ def _abandon(run: CronJobLog, why: str) -> bool:
         locked=False, lock_token="", lock_expires_at=None
     )
     state.filter(last_status=RunStatus.RUNNING).update(
-        last_status=RunStatus.ABANDONED, last_run_id=run.pk, last_finished_at=now
+        last_status=RunStatus.ABANDONED,
+        last_run_id=run.pk,
+        last_finished_at=now,
+        failure_streak=F("failure_streak") + 1,
     )
     run.status, run.is_success, run.end_time, run.message = (
         RunStatus.ABANDONED,

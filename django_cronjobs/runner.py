@@ -25,6 +25,7 @@ from .interruption import Interrupted, interrupt_on_signals, signals_deferred
 from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
 from .models import RunStatus
+from .notifications import notify_failures
 from .recovery import abandon_dead_runs
 from .reports import JobResult, TickReport
 from .retention import delete_old_logs
@@ -130,6 +131,7 @@ class Runner:
             scan = abandon_dead_runs()
             for run in scan.abandoned:
                 self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
+            self._notify([run.code for run in scan.abandoned])
             held = scan.held
         todo = []
         for entry in runnable:
@@ -272,6 +274,16 @@ class Runner:
             if not ran:
                 break
 
+    def _notify(self, codes: list[str]) -> None:
+        """With CRONJOBS_NOTIFY_FAILURES, mail about these jobs' failure streaks."""
+        if not codes or not conf.NOTIFY_FAILURES:
+            return
+        try:
+            notify_failures(codes)
+        except Exception:
+            # Telling about failures must not become one.
+            logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(codes))
+
     def _not_due(self, code: str, plan: SlotPlan) -> None:
         self.say(f"[ ] {code}")
         self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
@@ -371,6 +383,7 @@ class Runner:
                 mark = CHECK_MARK if run.is_success else BALLOT_X
                 self.say(f"[{mark}] {code}")
                 self.report.results.append(JobResult(code, run.status, run))
+            self._notify([code])
             return True
         finally:
             if lock is not None and not database_lock:

@@ -66,6 +66,20 @@ class RetryingJob(CronJobBase):
         return "recovered"
 
 
+class FlakyJob(CronJobBase):
+    """Fails while ``FlakyJob.fail``; mails after three failures in a row."""
+
+    code = "tests.flaky"
+    schedule = Schedule(run_every_mins=1)
+    MIN_NUM_FAILURES = 3
+    fail = True
+
+    def do(self) -> str:
+        if FlakyJob.fail:
+            raise RuntimeError("flaky")
+        return "fine"
+
+
 class ParallelJob(CronJobBase):
     code = "tests.parallel"
     schedule = Schedule(run_every_mins=1)
