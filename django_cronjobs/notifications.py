@@ -105,7 +105,7 @@ def _send_recovered(job_class: type[CronJobBase], state: CronJobState) -> str | 
 
 def _mail(subject: str, body: str) -> bool:
     try:
-        mail_admins(subject, body, fail_silently=False)
+        mail_admins(subject, body)  # raises when it cannot send
     except Exception:
         logger.exception("Mailing ADMINS about cron jobs failed: %s", subject)
         return False

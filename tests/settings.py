@@ -11,6 +11,7 @@ import os
 import tempfile
 
 import dj_database_url
+import django
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -80,6 +81,9 @@ TEMPLATES = [
         },
     }
 ]
+if django.VERSION >= (6, 1):
+    # Django 6.1 configures email through MAILERS (the tests read mail.outbox).
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 CRON_CLASSES = [
     "tests.jobs.EveryMinuteJob",
     "tests.jobs.EveryFiveMinutesJob",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import django
 import pytest
 from django.core import mail
 
@@ -20,7 +21,10 @@ NOTIFIED = "tests.jobs.FlakyJob"
 
 @pytest.fixture
 def notify(settings):
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    # Django 6.0 takes plain addresses; before it, (name, address) pairs.
+    settings.ADMINS = (
+        ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
+    )
     settings.CRONJOBS_NOTIFY_FAILURES = True
     settings.CRON_CLASSES = [NOTIFIED, "tests.jobs.EveryFiveMinutesJob"]
     jobs.FlakyJob.fail = True
