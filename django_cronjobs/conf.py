@@ -57,6 +57,11 @@ class Settings:
         )
 
     @property
+    def HEALTH_TOKEN(self) -> str:
+        """The secret a monitor sends to the health endpoint; empty: staff sessions only."""
+        return str(_setting("CRONJOBS_HEALTH_TOKEN", None, "") or "")
+
+    @property
     def CONCURRENCY(self) -> int:
         """How many due jobs of one tick run at once (each in its own process)."""
         return _setting("CRONJOBS_CONCURRENCY", None, 1)  # type: ignore[no-any-return]

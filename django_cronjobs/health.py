@@ -1,0 +1,68 @@
+"""A health endpoint for monitors: each job's last status and overdue flag, as JSON.
+
+Opt in with ``path("cron/", include("django_cronjobs.urls"))``. A request
+needs the token of ``CRONJOBS_HEALTH_TOKEN`` (``Authorization: Bearer
+<token>``, or ``?token=<token>`` for monitors that cannot set headers) or a
+staff user's session; without either it gets 403 and learns nothing, not
+even the job codes. The answer is 200 when every job is fine and 503 when
+any is overdue or failing, so a plain HTTP check alerts on it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .conf import conf
+from .overview import JobStatus, job_statuses
+
+
+def allowed(request: HttpRequest) -> bool:
+    """A valid token, or a logged-in staff user."""
+    token = conf.HEALTH_TOKEN
+    if token:
+        header = request.headers.get("Authorization", "")
+        given = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
+        given = given or request.GET.get("token", "")
+        if given and hmac.compare_digest(given.encode(), token.encode()):
+            return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def describe(job: JobStatus) -> dict[str, Any]:
+    return {
+        "code": job.code,
+        "health": job.health,
+        "last_status": job.last_status or None,
+        "last_started": _moment(job.last_started),
+        "next_run": _moment(job.next_run),
+        "overdue": job.overdue,
+        "failing": job.failing,
+    }
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    if not allowed(request):
+        return JsonResponse({"detail": "forbidden"}, status=403)
+    jobs = job_statuses()
+    bad = [job.code for job in jobs if job.overdue or job.failing]
+    return JsonResponse(
+        {
+            "status": "failing" if bad else "ok",
+            "unhealthy": bad,
+            "jobs": [describe(job) for job in jobs],
+        },
+        status=503 if bad else 200,
+    )

@@ -1,0 +1,91 @@
+"""The health endpoint: token or staff only; 503 when a job is overdue or failing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from django_cronjobs.models import CronJobState, RunStatus
+from tests.conftest import run_crons
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def url(settings):
+    settings.CRONJOBS_HEALTH_TOKEN = TOKEN
+    return reverse("django_cronjobs:health")
+
+
+def test_with_the_token_it_reports_every_job(client, clock, url):
+    clock.at(T0 + timedelta(seconds=5))
+    run_crons()
+    response = client.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["unhealthy"] == []
+    jobs = {job["code"]: job for job in body["jobs"]}
+    assert list(jobs) == ["tests.every_minute", "tests.every_five_minutes", "tests.daily"]
+    assert jobs["tests.every_minute"] == {
+        "code": "tests.every_minute",
+        "health": "ok",
+        "last_status": "succeeded",
+        "last_started": "2025-01-06T00:00:05+00:00",
+        "next_run": "2025-01-06T00:01:00+00:00",
+        "overdue": False,
+        "failing": False,
+    }
+    assert jobs["tests.daily"]["health"] == "never run"
+
+
+def test_a_failing_or_overdue_job_makes_it_503(client, clock, url):
+    clock.at(T0 + timedelta(seconds=5))
+    run_crons()
+    CronJobState.objects.filter(job_name="tests.daily").update(last_status=RunStatus.FAILED)
+    response = client.get(url, {"token": TOKEN})
+    assert response.status_code == 503
+    assert response.json()["unhealthy"] == ["tests.daily"]
+    clock.at(T0 + timedelta(minutes=10))  # runcrons stopped running
+    body = client.get(url, {"token": TOKEN}).json()
+    assert body["unhealthy"] == ["tests.every_minute", "tests.every_five_minutes", "tests.daily"]
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {},
+        {"headers": {"Authorization": "Bearer wrong"}},
+        {"data": {"token": "wrong"}},
+        {"headers": {"Authorization": TOKEN}},  # not a bearer token
+    ],
+)
+def test_without_a_valid_token_it_reveals_nothing(client, clock, url, credentials):
+    run_crons()
+    response = client.get(url, **credentials)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "forbidden"}
+    assert b"tests." not in response.content
+
+
+def test_no_token_is_configured_means_staff_only(client, clock, settings):
+    settings.CRONJOBS_HEALTH_TOKEN = ""
+    url = reverse("django_cronjobs:health")
+    assert client.get(url, {"token": ""}).status_code == 403
+    user = User.objects.create_user("user", password="pw")
+    client.force_login(user)
+    assert client.get(url).status_code == 403
+    user.is_staff = True
+    user.save()
+    assert client.get(url).status_code == 200
+
+
+def test_only_get(client, url):
+    assert client.post(url, {"token": TOKEN}).status_code == 405
