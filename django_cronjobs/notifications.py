@@ -11,7 +11,7 @@ conditional UPDATE of ``alerted_at``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from django.core.mail import mail_admins
 from django.utils import timezone
@@ -26,15 +26,18 @@ logger = logging.getLogger("django_cronjobs")
 MESSAGE_EXCERPT = 4000
 
 
-def notify_failures(codes: Iterable[str] | None = None) -> list[str]:
-    """Send the mails that are due (about ``codes``, default every job); return their subjects.
+def notify_failures(jobs: Mapping[str, type[CronJobBase]] | None = None) -> list[str]:
+    """Send the mails that are due about ``jobs`` (code: class; default every job of
+    CRON_CLASSES); return their subjects.
 
     One query finds the jobs to write about; each mail then costs one UPDATE.
     """
-    jobs = {entry.code: entry.job_class for entry in load_jobs() if entry.runnable}
-    if codes is not None:
-        wanted = set(codes)
-        jobs = {code: job for code, job in jobs.items() if code in wanted}
+    if jobs is None:
+        jobs = {
+            entry.code: entry.job_class
+            for entry in load_jobs()
+            if entry.runnable and entry.job_class is not None
+        }
     if not jobs:
         return []
     rows = CronJobState.objects.filter(job_name__in=jobs).exclude(
@@ -43,7 +46,6 @@ def notify_failures(codes: Iterable[str] | None = None) -> list[str]:
     sent = []
     for state in rows.only("job_name", "failure_streak", "alerted_at", "last_run_id"):
         job_class = jobs[state.job_name]
-        assert job_class is not None
         threshold = max(1, int(getattr(job_class, "MIN_NUM_FAILURES", 10) or 1))
         if state.alerted_at is None and state.failure_streak >= threshold:
             subject = _send_failing(job_class, state)

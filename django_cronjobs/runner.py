@@ -131,7 +131,9 @@ class Runner:
             scan = abandon_dead_runs()
             for run in scan.abandoned:
                 self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
-            self._notify([run.code for run in scan.abandoned])
+            classes = {entry.code: entry.job_class for entry in runnable if entry.job_class}
+            abandoned = {run.code for run in scan.abandoned}
+            self._notify({code: job for code, job in classes.items() if code in abandoned})
             held = scan.held
         todo = []
         for entry in runnable:
@@ -274,15 +276,15 @@ class Runner:
             if not ran:
                 break
 
-    def _notify(self, codes: list[str]) -> None:
+    def _notify(self, jobs: dict[str, type[CronJobBase]]) -> None:
         """With CRONJOBS_NOTIFY_FAILURES, mail about these jobs' failure streaks."""
-        if not codes or not conf.NOTIFY_FAILURES:
+        if not jobs or not conf.NOTIFY_FAILURES:
             return
         try:
-            notify_failures(codes)
+            notify_failures(jobs)
         except Exception:
             # Telling about failures must not become one.
-            logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(codes))
+            logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(jobs))
 
     def _not_due(self, code: str, plan: SlotPlan) -> None:
         self.say(f"[ ] {code}")
@@ -383,7 +385,7 @@ class Runner:
                 mark = CHECK_MARK if run.is_success else BALLOT_X
                 self.say(f"[{mark}] {code}")
                 self.report.results.append(JobResult(code, run.status, run))
-            self._notify([code])
+            self._notify({code: job_class})
             return True
         finally:
             if lock is not None and not database_lock:

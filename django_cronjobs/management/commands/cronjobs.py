@@ -11,9 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
-from django.utils import timezone
 
-from django_cronjobs.job_states import read_states
 from django_cronjobs.management.tick_command import database_unavailable
 from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
 
@@ -85,8 +83,7 @@ class Command(BaseCommand):
         if schedule.every_invocation:
             self.stdout.write(f"{job.code} runs at every runcrons call.")
             return
-        state = read_states().states.get(job.code)
-        for slot in upcoming_runs(job.job_class, state, timezone.now(), options["n"]):
+        for slot in upcoming_runs(job.job_class, job.state, job.now, options["n"]):
             self.stdout.write(slot.isoformat(sep=" "))
 
     # -- status ---------------------------------------------------------------
