@@ -75,19 +75,29 @@ DEADLOCK_RETRIES = 5
 
 
 def claim(
-    code: str, slot: datetime | None, lock: LockBackend | None, *, running: bool = True
+    code: str,
+    slot: datetime | None,
+    lock: LockBackend | None,
+    *,
+    running: bool = True,
+    request: datetime | None = None,
 ) -> bool:
     """Claim the run of ``code`` for ``slot`` (None: an unscheduled run).
 
     With a ``guards_in_claim`` lock, also take the job's overlap lock, unless a
     run whose lease has not run out holds it. ``running=False`` claims a slot
-    that will not run (it was missed). True when this process has the slot.
+    that will not run (it was missed, or the job is paused). ``request`` (the
+    job's ``run_requested_at``) claims that requested run and clears it, so
+    of several hosts one runs it. True when this process has the slot.
     """
     now = timezone.now()
     rows = CronJobState.objects.filter(job_name=code)
     changes: dict[str, object] = {}
     if running:
         changes.update(last_status=RunStatus.RUNNING, last_started_at=now)
+    if request is not None:
+        rows = rows.filter(run_requested_at=request)
+        changes["run_requested_at"] = None
     if slot is not None:
         rows = rows.filter(Q(last_slot__isnull=True) | Q(last_slot__lt=slot))
         changes["last_slot"] = slot
@@ -166,6 +176,8 @@ def finish_run(run: CronJobLog, lock_token: str | None) -> None:
         "last_finished_at": run.end_time,
         "failure_streak": 0 if run.is_success else F("failure_streak") + 1,
     }
+    if run.is_success:
+        changes["last_succeeded_at"] = run.start_time
     with transaction.atomic():
         recorded = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=run.status,

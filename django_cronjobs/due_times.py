@@ -28,14 +28,14 @@ from .models import UNSUCCESSFUL, CronJobState
 NEXT_DUE = MOMENTS.index("next_due")
 
 
-def failed_at(state: JobState) -> datetime | None:
+def failed_at(state: JobState | CronJobState) -> datetime | None:
     """When the job's last run started, if that run did not succeed."""
     return state.last_started_at if state.last_status in UNSUCCESSFUL else None
 
 
 def due_key(job_class: type[CronJobBase], state: JobState) -> str:
     schedule = job_class.schedule
-    _, first_seen, last_slot, last_started_at, _ = state.microseconds
+    _, first_seen, last_slot, last_started_at, *_ = state.microseconds
     inputs = (
         last_slot,
         first_seen if last_slot is None else None,

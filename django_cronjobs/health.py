@@ -5,7 +5,8 @@ needs the token of ``CRONJOBS_HEALTH_TOKEN`` (``Authorization: Bearer
 <token>``, or ``?token=<token>`` for monitors that cannot set headers) or a
 staff user's session; without either it gets 403 and learns nothing, not
 even the job codes. The answer is 200 when every job is fine and 503 when
-any is overdue or failing, so a plain HTTP check alerts on it.
+any is overdue or failing (paused jobs aside), so a plain HTTP check alerts
+on it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def describe(job: JobStatus) -> dict[str, Any]:
         "next_run": _moment(job.next_run),
         "overdue": job.overdue,
         "failing": job.failing,
+        "paused": job.paused,
     }
 
 
@@ -57,7 +59,7 @@ def health(request: HttpRequest) -> JsonResponse:
     if not allowed(request):
         return JsonResponse({"detail": "forbidden"}, status=403)
     jobs = job_statuses()
-    bad = [job.code for job in jobs if job.overdue or job.failing]
+    bad = [job.code for job in jobs if job.unhealthy]
     return JsonResponse(
         {
             "status": "failing" if bad else "ok",

@@ -53,7 +53,14 @@ class Moment:
 
 
 # JobState's datetimes, in the order of JobState.microseconds.
-MOMENTS = ("lock_expires_at", "first_seen", "last_slot", "last_started_at", "next_due")
+MOMENTS = (
+    "lock_expires_at",
+    "first_seen",
+    "last_slot",
+    "last_started_at",
+    "next_due",
+    "run_requested_at",
+)
 
 
 class JobState:
@@ -64,13 +71,14 @@ class JobState:
     compares numbers and reads none.
     """
 
-    __slots__ = ("due_key", "job_name", "last_status", "locked", "microseconds", "pk")
+    __slots__ = ("due_key", "job_name", "last_status", "locked", "microseconds", "paused", "pk")
 
     lock_expires_at = Moment()
     first_seen = Moment()
     last_slot = Moment()
     last_started_at = Moment()
     next_due = Moment()
+    run_requested_at = Moment()
 
     def __init__(
         self,
@@ -79,6 +87,7 @@ class JobState:
         locked: bool = False,
         last_status: str = "",
         due_key: str = "",
+        paused: bool = False,
         microseconds: list[int | None] | None = None,
         **moments: datetime | None,
     ) -> None:
@@ -87,6 +96,7 @@ class JobState:
         self.locked = bool(locked)
         self.last_status = last_status
         self.due_key = due_key
+        self.paused = bool(paused)
         self.microseconds = microseconds or [None] * len(MOMENTS)
         for name, moment in moments.items():
             setattr(self, name, moment)
@@ -96,7 +106,7 @@ class JobState:
 
 
 # The columns a tick reads: the plain ones, then MOMENTS.
-PLAIN_COLUMNS = ("pk", "job_name", "locked", "last_status", "due_key")
+PLAIN_COLUMNS = ("pk", "job_name", "locked", "last_status", "due_key", "paused")
 TICK_COLUMNS = (*PLAIN_COLUMNS, *MOMENTS)
 
 
@@ -197,9 +207,9 @@ def read_states() -> StatesRead:
 
 def _from_row(row: Sequence[Any]) -> JobState:
     """A JobState from TICK_COLUMNS, its moments already numbers."""
-    pk, job_name, locked, last_status, due_key = row[: len(PLAIN_COLUMNS)]
+    pk, job_name, locked, last_status, due_key, paused = row[: len(PLAIN_COLUMNS)]
     moments = list(row[len(PLAIN_COLUMNS) : len(TICK_COLUMNS)])
-    return JobState(pk, job_name, locked, last_status, due_key, microseconds=moments)
+    return JobState(pk, job_name, locked, last_status, due_key, paused, microseconds=moments)
 
 
 def _microseconds(moment: datetime | None) -> int | None:
@@ -240,7 +250,14 @@ def ensure_states(
         last_slot = seen["last_slot"] if seen else None
         if last_slot is None and seen and seen["last_success"] is not None:
             last_slot = floor_minute(seen["last_success"])
-        new_states.append(CronJobState(job_name=code, first_seen=now, last_slot=last_slot))
+        new_states.append(
+            CronJobState(
+                job_name=code,
+                first_seen=now,
+                last_slot=last_slot,
+                last_succeeded_at=seen["last_success"] if seen else None,
+            )
+        )
     new_states.sort(key=lambda state: state.job_name)  # one lock order for every process
     insert_ignoring_duplicates(CronJobState, new_states)
     states.update(

@@ -165,6 +165,12 @@ class CronJobState(models.Model):
     )
     last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
     last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    last_succeeded_at = models.DateTimeField(
+        _("last succeeded"),
+        null=True,
+        blank=True,
+        help_text=_("When the job's last successful run started."),
+    )
     failure_streak = models.PositiveIntegerField(
         _("failures in a row"),
         default=0,
@@ -176,6 +182,19 @@ class CronJobState(models.Model):
         null=True,
         blank=True,
         help_text=_("When ADMINS were told of the current failure streak."),
+    )
+    paused = models.BooleanField(
+        _("paused"),
+        default=False,
+        db_default=False,
+        help_text=_("runcrons skips the slots of a paused job; a requested run still runs."),
+    )
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    run_requested_at = models.DateTimeField(
+        _("run requested at"),
+        null=True,
+        blank=True,
+        help_text=_("The next runcrons runs the job once, outside its schedule, then clears this."),
     )
     next_due = models.DateTimeField(
         _("next due"),
@@ -202,3 +221,22 @@ class CronJobState(models.Model):
 
 
 CronJobLock = CronJobState
+
+
+class CronJob(CronJobState):
+    """A configured job as the admin shows it: the "Cron jobs" page.
+
+    A proxy of the state row, for the page's permissions: ``view_cronjob``
+    to see the page, ``pause_cronjob`` to pause and resume, ``run_cronjob``
+    to request a run.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = _("cron job")
+        verbose_name_plural = _("cron jobs")
+        default_permissions = ("view",)
+        permissions = [
+            ("pause_cronjob", _("Can pause and resume cron jobs")),
+            ("run_cronjob", _("Can request an immediate run of a cron job")),
+        ]

@@ -6,6 +6,7 @@ What ``manage.py cronjobs`` prints and monitors check, from the state rows
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from .base import CronJobBase, load_jobs
 from .due_times import failed_at
 from .job_states import JobState, read_states
-from .models import UNSUCCESSFUL, RunStatus
+from .models import UNSUCCESSFUL, CronJobState, RunStatus
 from .schedules import CURRENT_SLOT_SECONDS
 
 # A job is overdue when it has been due this long without a run: runcrons
@@ -24,11 +25,14 @@ OVERDUE_AFTER = timedelta(seconds=CURRENT_SLOT_SECONDS + 60)
 
 @dataclass
 class JobStatus:
-    """One job of CRON_CLASSES, as its state row and schedule describe it."""
+    """One job of CRON_CLASSES, as its state row and schedule describe it.
+
+    ``state`` is what a tick reads (:class:`JobState`) or the full row.
+    """
 
     code: str
     job_class: type[CronJobBase]
-    state: JobState | None
+    state: JobState | CronJobState | None
     next_run: datetime | None
     """When the job is next due (in the past: due now); None: at every call."""
     now: datetime
@@ -46,6 +50,14 @@ class JobStatus:
         return self.state.last_started_at if self.state is not None else None
 
     @property
+    def paused(self) -> bool:
+        return self.state is not None and self.state.paused
+
+    @property
+    def run_requested(self) -> bool:
+        return self.state is not None and self.state.run_requested_at is not None
+
+    @property
     def running(self) -> bool:
         return self.last_status == RunStatus.RUNNING
 
@@ -56,14 +68,24 @@ class JobStatus:
 
     @property
     def overdue(self) -> bool:
-        """Due for longer than OVERDUE_AFTER without a run starting."""
-        if self.state is None or self.running or self.next_run is None:
+        """Due for longer than OVERDUE_AFTER without a run starting (never when paused)."""
+        if self.state is None or self.paused or self.running or self.next_run is None:
             return False
         return self.now - self.next_run > OVERDUE_AFTER
 
     @property
+    def unhealthy(self) -> bool:
+        """Overdue, or failing and not paused: what monitors alert on.
+
+        Pausing a failing job is how an operator acknowledges it.
+        """
+        return not self.paused and (self.overdue or self.failing)
+
+    @property
     def health(self) -> str:
-        """``ok``, ``running``, ``failing``, ``overdue`` or ``never run``."""
+        """``paused``, ``overdue``, ``failing``, ``running``, ``ok`` or ``never run``."""
+        if self.paused:
+            return "paused"
         if self.overdue:
             return "overdue"
         if self.failing:
@@ -75,10 +97,18 @@ class JobStatus:
         return "ok"
 
 
-def job_statuses(now: datetime | None = None) -> list[JobStatus]:
-    """Every runnable job of CRON_CLASSES, in its order."""
+def job_statuses(
+    now: datetime | None = None,
+    states: Mapping[str, JobState | CronJobState] | None = None,
+) -> list[JobStatus]:
+    """Every runnable job of CRON_CLASSES, in its order.
+
+    ``states`` are the jobs' state rows by code; by default they are read
+    as a tick reads them.
+    """
     now = now or timezone.now()
-    states = read_states().states
+    if states is None:
+        states = read_states().states
     found = []
     for entry in load_jobs():
         if not entry.runnable or entry.job_class is None:
@@ -93,7 +123,7 @@ def job_statuses(now: datetime | None = None) -> list[JobStatus]:
 
 
 def next_run(
-    job_class: type[CronJobBase], state: JobState | None, now: datetime
+    job_class: type[CronJobBase], state: JobState | CronJobState | None, now: datetime
 ) -> datetime | None:
     """When ``job_class`` is next due given its state; None when at every call."""
     schedule = job_class.schedule
@@ -114,7 +144,7 @@ def next_run(
 
 
 def upcoming_runs(
-    job_class: type[CronJobBase], state: JobState | None, now: datetime, count: int
+    job_class: type[CronJobBase], state: JobState | CronJobState | None, now: datetime, count: int
 ) -> list[datetime]:
     """The next ``count`` slots of ``job_class`` after ``now``, in its schedule's zone."""
     schedule = job_class.schedule

@@ -12,8 +12,8 @@ class JobResult:
     """What one tick did with one job.
 
     ``outcome`` is a run status (``succeeded``, ``failed``, ``interrupted``...)
-    when the job ran, else ``not_due``, ``locked``, ``missed``, ``would_run``
-    (dry run) or ``broken``.
+    when the job ran, else ``not_due``, ``locked``, ``missed``, ``paused``,
+    ``would_run`` (dry run) or ``broken``.
     """
 
     code: str

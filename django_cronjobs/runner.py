@@ -242,11 +242,18 @@ class Runner:
         job_class = entry.job_class
         assert job_class is not None
         code = entry.code
+        requested = not self.force and state.run_requested_at is not None
+        if requested:
+            self._run_requested(job_class, state, lock_class)
+        if not self.force and state.paused:
+            self._skip_paused(job_class, state)
+            return
         slots: list[datetime | None]
         if self.force or job_class.schedule.every_invocation:
             plan, slots = SlotPlan(), [None]  # one run without a slot
         elif due_times.known_not_due(job_class, state, timezone.now()):
-            self._not_due(code, SlotPlan())
+            if not requested:
+                self._not_due(code, SlotPlan())
             return
         else:
             try:
@@ -259,15 +266,17 @@ class Runner:
                 return
             slots = list(plan.run)
         if self.dry_run:
-            self.say(f"[{CHECK_MARK}] {code}" if slots else f"[ ] {code}")
-            self.report.results.append(JobResult(code, "would_run" if slots else "not_due"))
+            if slots or not requested:
+                self.say(f"[{CHECK_MARK}] {code}" if slots else f"[ ] {code}")
+                self.report.results.append(JobResult(code, "would_run" if slots else "not_due"))
             return
         if plan.missed and not plan.run:
             self._record_missed(code, plan)
         elif not slots and due_times.note_not_due(job_class, state):
             self._next_due.append(state)
         if not slots:
-            self._not_due(code, plan)
+            if not requested or plan.missed:
+                self._not_due(code, plan)
             return
         for index, slot in enumerate(slots):
             missed = plan if index == 0 and plan.missed else None
@@ -275,6 +284,40 @@ class Runner:
                 ran = self._run_slot(job_class, slot, state, lock_class, missed)
             if not ran:
                 break
+
+    def _run_requested(
+        self, job_class: type[CronJobBase], state: JobState, lock_class: type[LockBackend] | None
+    ) -> None:
+        """The run someone asked for (the admin's "Run now"): once, without a slot."""
+        if self.dry_run:
+            self.say(f"[{CHECK_MARK}] {job_class.code}")
+            self.report.results.append(JobResult(job_class.code, "would_run"))
+            return
+        with signals_deferred(self._defers_signals):
+            self._run_slot(job_class, None, state, lock_class, None, request=state.run_requested_at)
+
+    def _skip_paused(self, job_class: type[CronJobBase], state: JobState) -> None:
+        """A paused job's slots pass unrun and unrecorded, claimed so none runs later."""
+        code = job_class.code
+        self.say(f"[ ] {code} (paused)")
+        self.report.results.append(JobResult(code, "paused"))
+        schedule = job_class.schedule
+        if self.dry_run or schedule.every_invocation:
+            return
+        if due_times.known_not_due(job_class, state, timezone.now()):
+            return
+        try:
+            plan = self._plan(job_class, state)
+        except Exception:
+            logger.exception("Cannot compute the schedule of cron job %s", code)
+            return
+        passed = [*plan.missed, *plan.run]
+        if passed:
+            if not claims.claim(code, max(passed), None, running=False):
+                return  # another host skipped them
+            state.last_slot = max(passed)
+        if due_times.note_not_due(job_class, state):
+            self._next_due.append(state)
 
     def _notify(self, jobs: dict[str, type[CronJobBase]]) -> None:
         """With CRONJOBS_NOTIFY_FAILURES, mail about these jobs' failure streaks."""
@@ -327,8 +370,13 @@ class Runner:
         state: JobState,
         lock_class: type[LockBackend] | None,
         missed: SlotPlan | None,
+        *,
+        request: datetime | None = None,
     ) -> bool:
         """Claim and run one slot; False when the job cannot run now.
+
+        ``request`` is the job's ``run_requested_at`` when this is the
+        requested run: the claim takes the request with the run.
 
         Called with SIGTERM and SIGINT held back, so that they never cut the
         run's records in half; they reach do() itself (see Execution).
@@ -359,7 +407,7 @@ class Runner:
                 stop=self._stop,
             )
             self._refresh_connection()
-            if not claims.claim(code, slot, lock if database_lock else None):
+            if not claims.claim(code, slot, lock if database_lock else None, request=request):
                 if lock is not None and database_lock and _lock_held(state):
                     self._locked(code, lock)
                 else:

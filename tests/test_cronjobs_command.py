@@ -63,12 +63,14 @@ def test_list_shows_schedule_next_and_last_run(clock):
     clock.at(T0 + timedelta(seconds=5))
     run_crons()
     lines = cronjobs("list").splitlines()
-    assert lines[0].split() == ["CODE", "SCHEDULE", "NEXT", "RUN", "LAST", "RUN", "STATUS"]
+    assert lines[0].split() == [
+        "CODE", "SCHEDULE", "NEXT", "RUN", "LAST", "RUN", "PAUSED", "STATUS"
+    ]  # fmt: skip
     every_minute = next(line for line in lines if line.startswith("tests.every_minute "))
     assert "every minute" in every_minute
     assert "2025-01-06 00:01 UTC" in every_minute  # next
     assert "2025-01-06 00:00 UTC" in every_minute  # last
-    assert every_minute.endswith("succeeded")
+    assert every_minute.split()[-2:] == ["no", "succeeded"]
     daily = next(line for line in lines if line.startswith("tests.daily "))
     assert "every day at 02:30 and 14:00 UTC" in daily
     assert "2025-01-06 02:30 UTC" in daily
@@ -164,3 +166,38 @@ def test_crontab_without_manage_py_asks_for_it(tmp_path, monkeypatch):
         .rstrip()
         .endswith("/srv/app/manage.py runcrons --silent")
     )
+
+
+@pytest.mark.django_db
+def test_pause_resume_and_run_set_the_flags_runcrons_honours(clock):
+    clock.at(T0 + timedelta(seconds=5))
+    assert cronjobs("pause", "tests.jobs.EveryMinuteJob") == "tests.every_minute paused.\n"
+    assert cronjobs("pause", "tests.every_minute") == "tests.every_minute was already paused.\n"
+    line = next(line for line in cronjobs("list").splitlines() if "every_minute" in line)
+    assert line.split()[-2:] == ["yes", "-"]
+    assert "[ ] tests.every_minute (paused)" in run_crons()
+    assert cronjobs("run", "tests.every_minute") == (
+        "tests.every_minute will run at the next runcrons.\n"
+    )
+    assert "already requested" in cronjobs("run", "tests.every_minute")
+    assert "[✔] tests.every_minute" in run_crons()
+    assert cronjobs("resume", "tests.every_minute") == "tests.every_minute resumed.\n"
+    assert cronjobs("resume", "tests.every_minute") == "tests.every_minute was not paused.\n"
+    with pytest.raises(CommandError, match="No configured cron job"):
+        cronjobs("pause", "tests.nope")
+
+
+@pytest.mark.django_db
+def test_a_paused_failing_job_does_not_fail_the_check(clock):
+    clock.at(T0 + timedelta(seconds=5))
+    run_crons()
+    CronJobState.objects.filter(job_name="tests.every_five_minutes").update(
+        last_status=RunStatus.FAILED
+    )
+    cronjobs("pause", "tests.every_five_minutes")
+    clock.at(T0 + timedelta(hours=2))  # every job overdue but the paused one
+    CronJobState.objects.exclude(job_name="tests.every_five_minutes").update(
+        last_status=RunStatus.SUCCEEDED
+    )
+    out = cronjobs("status")
+    assert "tests.every_five_minutes: paused; last failed" in out

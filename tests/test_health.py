@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from django_cronjobs import controls
 from django_cronjobs.models import CronJobState, RunStatus
 from tests.conftest import run_crons
 
@@ -42,6 +43,7 @@ def test_with_the_token_it_reports_every_job(client, clock, url):
         "next_run": "2025-01-06T00:01:00+00:00",
         "overdue": False,
         "failing": False,
+        "paused": False,
     }
     assert jobs["tests.daily"]["health"] == "never run"
 
@@ -56,6 +58,12 @@ def test_a_failing_or_overdue_job_makes_it_503(client, clock, url):
     clock.at(T0 + timedelta(minutes=10))  # runcrons stopped running
     body = client.get(url, {"token": TOKEN}).json()
     assert body["unhealthy"] == ["tests.every_minute", "tests.every_five_minutes", "tests.daily"]
+    # Pausing a job acknowledges it.
+    for code in body["unhealthy"]:
+        controls.pause(code)
+    response = client.get(url, {"token": TOKEN})
+    assert response.status_code == 200
+    assert {job["health"] for job in response.json()["jobs"]} == {"paused"}
 
 
 @pytest.mark.parametrize(

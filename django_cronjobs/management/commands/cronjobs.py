@@ -1,4 +1,4 @@
-"""``manage.py cronjobs list | next CODE | status [--check] | crontab``."""
+"""``manage.py cronjobs list | next CODE | status [--check] | crontab | pause | resume | run``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from django_cronjobs import controls
 from django_cronjobs.management.tick_command import database_unavailable
 from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
+
+# The subcommands that set a job's flags, for the next runcrons to honour.
+CONTROLS = {
+    "pause": "Pause a job: runcrons skips its slots until it is resumed.",
+    "resume": "Resume a paused job: it runs again from its next slot.",
+    "run": "Ask the next runcrons to run a job once, outside its schedule.",
+}
 
 # Nagios plugin exit statuses.
 EXIT_OK = 0
@@ -42,6 +50,9 @@ class Command(BaseCommand):
         crontab.add_argument(
             "--manage-py", help="Path of manage.py (default: the one running this command)."
         )
+        for name, text in CONTROLS.items():
+            control = commands.add_parser(name, help=text)
+            control.add_argument("code", help="The job's code or dotted class path.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -53,14 +64,15 @@ class Command(BaseCommand):
 
     def handle_list(self, options: dict[str, Any]) -> None:
         statuses = job_statuses()
-        rows = [("CODE", "SCHEDULE", "NEXT RUN", "LAST RUN", "STATUS")]
+        rows = [("CODE", "SCHEDULE", "NEXT RUN", "LAST RUN", "PAUSED", "STATUS")]
         rows += [
             (
                 job.code,
                 job.schedule,
                 describe_next_run(job),
                 moment(job.last_started, job),
-                job.health if job.health != "ok" else job.last_status,
+                "yes" if job.paused else "no",
+                job.health if job.health not in ("ok", "paused") else job.last_status or "-",
             )
             for job in statuses
         ]
@@ -72,13 +84,9 @@ class Command(BaseCommand):
     # -- next -----------------------------------------------------------------
 
     def handle_next(self, options: dict[str, Any]) -> None:
-        wanted = options["code"]
         if options["n"] < 1:
             raise CommandError("-n must be at least 1.")
-        found = [job for job in job_statuses() if wanted in (job.code, job_path(job))]
-        if not found:
-            raise CommandError(f"No configured cron job has the code or path {wanted!r}.")
-        job = found[0]
+        job = find_job(options["code"])
         schedule = job.job_class.schedule
         if schedule.every_invocation:
             self.stdout.write(f"{job.code} runs at every runcrons call.")
@@ -90,7 +98,7 @@ class Command(BaseCommand):
 
     def handle_status(self, options: dict[str, Any]) -> None:
         statuses = job_statuses()
-        bad = [job for job in statuses if job.overdue or job.failing]
+        bad = [job for job in statuses if job.unhealthy]
         if options["check"]:
             if bad:
                 listed = ", ".join(f"{job.code} ({job.health})" for job in bad)
@@ -106,6 +114,27 @@ class Command(BaseCommand):
             # Not a CommandError: the summary line above is the whole message.
             sys.stdout.flush()
             raise SystemExit(EXIT_CRITICAL)
+
+    # -- pause, resume, run ---------------------------------------------------
+
+    def handle_pause(self, options: dict[str, Any]) -> None:
+        code = find_job(options["code"]).code
+        done = controls.pause(code)
+        self.stdout.write(f"{code} paused." if done else f"{code} was already paused.")
+
+    def handle_resume(self, options: dict[str, Any]) -> None:
+        code = find_job(options["code"]).code
+        done = controls.resume(code)
+        self.stdout.write(f"{code} resumed." if done else f"{code} was not paused.")
+
+    def handle_run(self, options: dict[str, Any]) -> None:
+        code = find_job(options["code"]).code
+        done = controls.request_run(code)
+        self.stdout.write(
+            f"{code} will run at the next runcrons."
+            if done
+            else f"A run of {code} was already requested."
+        )
 
     # -- crontab --------------------------------------------------------------
 
@@ -125,6 +154,14 @@ class Command(BaseCommand):
             f"{shlex.quote(os.path.abspath(sys.executable))} {shlex.quote(str(path))} "
             "runcrons --silent"
         )
+
+
+def find_job(wanted: str) -> JobStatus:
+    """The configured job with the code or class path ``wanted``."""
+    for job in job_statuses():
+        if wanted in (job.code, job_path(job)):
+            return job
+    raise CommandError(f"No configured cron job has the code or path {wanted!r}.")
 
 
 def job_path(job: JobStatus) -> str:
