@@ -20,8 +20,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .base import load_jobs
-from .models import CronJobLog, RunStatus
+from ..base import load_jobs
+from ..models import CronJobLog, RunStatus
 
 # How many matching rows the list counts at most; its pages stop there.
 COUNT_LIMIT = 10_000
@@ -66,9 +66,13 @@ def status_mark(status: str) -> str:
 
 def short_duration(duration: timedelta | None) -> str:
     """``1.234 s``, ``2 min 5 s``, ``3 h 4 min``; empty while running."""
-    if duration is None:
+    return short_duration_seconds(None if duration is None else duration.total_seconds())
+
+
+def short_duration_seconds(seconds: float | None) -> str:
+    """:func:`short_duration` of a number of seconds."""
+    if seconds is None:
         return ""
-    seconds = duration.total_seconds()
     if seconds < 60:
         return f"{seconds:.3f} s"
     minutes, seconds = divmod(int(seconds), 60)

@@ -1,0 +1,136 @@
+"""Runs drawn as server-side HTML and SVG: a strip of marks, a sparkline, a chart.
+
+No scripts and no front-end framework: the markup is built with
+``format_html``, so every text in it (codes, statuses, times) is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
+
+from ..models import RunStatus
+from ..run_history import RunSummary
+from .log import STATUS_COLOURS, short_duration_seconds
+
+
+def describe_run(run: RunSummary) -> str:
+    """``succeeded at 2025-01-06 00:00:05, 1.500 s``: a run's tooltip."""
+    label = RunStatus(run.status).label if run.status in RunStatus.values else run.status
+    when = f"{localtime(run.start_time):%Y-%m-%d %H:%M:%S}"
+    took = short_duration_seconds(run.seconds)
+    return f"{label} at {when}" + (f", {took}" if took else "")
+
+
+def run_strip(runs: Sequence[RunSummary], places: int) -> SafeString:
+    """The runs (newest first) as coloured marks, oldest on the left.
+
+    Places without a run yet stay empty, so strips of several jobs line up.
+    """
+    marks = format_html_join(
+        "",
+        '<span class="cronjobs-mark cronjobs-status-{}" style="background: {}" title="{}"></span>',
+        (
+            (run.status, STATUS_COLOURS.get(run.status, "#757575"), describe_run(run))
+            for run in reversed(runs[:places])
+        ),
+    )
+    empty = mark_safe('<span class="cronjobs-mark cronjobs-mark-empty"></span>')
+    padding = SafeString(empty * max(0, places - len(runs)))
+    return format_html(
+        '<span class="cronjobs-strip" role="img" aria-label="{}">{}{}</span>',
+        f"last {min(len(runs), places)} runs",
+        padding,
+        marks,
+    )
+
+
+def sparkline(runs: Sequence[RunSummary], width: int = 120, height: int = 24) -> SafeString:
+    """The durations of the finished runs (newest first) as a small SVG line."""
+    durations = [run.seconds for run in reversed(runs) if run.seconds is not None]
+    if len(durations) < 2:
+        return SafeString("")
+    top = max(durations) or 1.0
+    step = (width - 2) / (len(durations) - 1)
+    points = " ".join(
+        f"{1 + index * step:.1f},{height - 1 - (seconds / top) * (height - 2):.1f}"
+        for index, seconds in enumerate(durations)
+    )
+    return format_html(
+        '<svg class="cronjobs-sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img">'
+        "<title>{}</title>"
+        '<polyline fill="none" stroke="#417690" stroke-width="1.5" points="{}"/></svg>',
+        width,
+        height,
+        width,
+        height,
+        f"durations of the last {len(durations)} runs, up to {short_duration_seconds(top)}",
+        points,
+    )
+
+
+def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 220) -> SafeString:
+    """A bar per run (newest first in ``runs``, drawn oldest on the left).
+
+    Bar height is the run's duration, colour its status; each bar's tooltip
+    tells its status, start and duration. The axes are labelled with the
+    longest duration and the first and last start times.
+    """
+    shown = list(reversed(runs))
+    if not shown:
+        return SafeString("")
+    left, bottom, top_margin = 64, 22, 8
+    plot_width, plot_height = width - left - 4, height - bottom - top_margin
+    longest = max((run.seconds or 0.0) for run in shown) or 1.0
+    slot = plot_width / len(shown)
+    bars = []
+    for index, run in enumerate(shown):
+        seconds = run.seconds or 0.0
+        bar_height = max(1.0, seconds / longest * plot_height)
+        bars.append(
+            (
+                f"{left + index * slot + slot * 0.1:.1f}",
+                f"{top_margin + plot_height - bar_height:.1f}",
+                f"{max(1.0, slot * 0.8):.1f}",
+                f"{bar_height:.1f}",
+                STATUS_COLOURS.get(run.status, "#757575"),
+                run.status,
+                describe_run(run),
+            )
+        )
+    return format_html(
+        '<svg class="cronjobs-chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        'aria-label="{label}">'
+        '<line x1="{left}" y1="{base}" x2="{w}" y2="{base}" stroke="#999"/>'
+        '<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#999"/>'
+        '<text x="{tick}" y="{top_text}" text-anchor="end" font-size="11">{longest}</text>'
+        '<text x="{tick}" y="{base}" text-anchor="end" font-size="11">0 s</text>'
+        '<text x="{left}" y="{h}" font-size="11">{first}</text>'
+        '<text x="{w}" y="{h}" text-anchor="end" font-size="11">{last}</text>'
+        "{bars}</svg>",
+        w=width,
+        h=height,
+        label=f"durations of the last {len(shown)} runs",
+        left=left,
+        top=top_margin,
+        base=top_margin + plot_height,
+        tick=left - 4,
+        top_text=top_margin + 10,
+        longest=short_duration_seconds(longest),
+        first=_moment(shown[0].start_time),
+        last=_moment(shown[-1].start_time),
+        bars=format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" '
+            'class="cronjobs-bar cronjobs-status-{}"><title>{}</title></rect>',
+            bars,
+        ),
+    )
+
+
+def _moment(value: datetime) -> str:
+    return f"{localtime(value):%Y-%m-%d %H:%M}"
