@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone as django_timezone
 
+from .cron_text import day_ranges, describe_cron
 from .schedule_problems import (
     MAX_SECONDS,
     MissedSlots,
@@ -146,10 +147,11 @@ class Schedule:
             joined = ", ".join(times[:-1]) + " and " + times[-1] if len(times) > 1 else times[0]
             parts.append(f"every day at {joined} {self.zone}")
         if self.cron:
-            parts.append(f'cron "{" ".join(self.cron.split())}" {self.zone}')
+            described = describe_cron(self.cron, str(self.zone))
+            parts.append(described or f'cron "{" ".join(self.cron.split())}" {self.zone}')
         text = ", and ".join(parts)
         if self.run_weekly_on_days is not None:
-            text += f", on {_day_ranges(sorted(set(self.run_weekly_on_days)))}"
+            text += f", on {day_ranges(sorted(set(self.run_weekly_on_days)))}"
         if self.run_monthly_on_days is not None:
             days = ", ".join(str(day) for day in sorted(set(self.run_monthly_on_days)))
             text += f", on day {days} of the month"
@@ -425,25 +427,6 @@ class Schedule:
                         break
             found.update(mine)
         return sorted(found)[:count]
-
-
-DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def _day_ranges(days: list[int]) -> str:
-    """``Monday to Friday``, ``Monday, Wednesday``, ``Saturday, Sunday``."""
-    groups: list[list[int]] = []
-    for day in days:
-        if groups and day == groups[-1][-1] + 1:
-            groups[-1].append(day)
-        else:
-            groups.append([day])
-    return ", ".join(
-        f"{DAY_NAMES[group[0]]} to {DAY_NAMES[group[-1]]}"
-        if len(group) > 2
-        else ", ".join(DAY_NAMES[day] for day in group)
-        for group in groups
-    )
 
 
 def _span(minutes: int) -> tuple[int, str]:

@@ -35,7 +35,8 @@ def cronjobs(*args: str) -> str:
             Schedule(run_at_times=["14:00", "2:30"], timezone="Europe/Berlin"),
             "every day at 02:30 and 14:00 Europe/Berlin",
         ),
-        (Schedule(cron="*/15  * * * *", timezone="UTC"), 'cron "*/15 * * * *" UTC'),
+        (Schedule(cron="*/15  * * * *", timezone="UTC"), "every 15 minutes"),
+        (Schedule(cron="0 0 L  * *", timezone="UTC"), 'cron "0 0 L * *" UTC'),
         (
             Schedule(run_at_times=["07:30"], timezone="UTC", run_weekly_on_days=[4, 0, 1, 2, 3]),
             "every day at 07:30 UTC, on Monday to Friday",

@@ -234,3 +234,33 @@ def test_next_slots_stay_in_order_across_fall_back():
     assert schedule.next_slots(start, 6) == [
         datetime(2025, 10, 26, 0, m, tzinfo=UTC) for m in range(6)
     ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "text"),
+    [
+        ("0 6 * * 1", "every Monday at 06:00 Europe/Berlin"),
+        ("30 7 * * mon-fri", "every Monday to Friday at 07:30 Europe/Berlin"),
+        ("0 0 * * 0,6", "every Saturday, Sunday at 00:00 Europe/Berlin"),
+        ("0 6,18 * * *", "every day at 06:00 and 18:00 Europe/Berlin"),
+        ("15 2 1,15 * *", "on day 1 and 15 of the month at 02:15 Europe/Berlin"),
+        ("0 9 1 * 1", "on day 1 of the month or every Monday at 09:00 Europe/Berlin"),
+        ("0 4 1 jan,jul *", "on day 1 of the month at 04:00 in January and July Europe/Berlin"),
+        ("@daily", "every day at 00:00 Europe/Berlin"),
+        ("@hourly", "every hour at minute 0"),
+        ("* * * * *", "every minute"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("*/10 * * * 1-5", "every 10 minutes, every Monday to Friday Europe/Berlin"),
+        ("5 */2 * * *", "every 2 hours at minute 5 Europe/Berlin"),
+        ("0 9-17 * * 1-5", "every hour from 09:00 to 17:00, every Monday to Friday Europe/Berlin"),
+        ("0 0 * * 0-7", "every day at 00:00 Europe/Berlin"),
+        # Shapes without a good sentence show the expression.
+        ("*/7 * * * *", 'cron "*/7 * * * *" Europe/Berlin'),
+        ("0 0 L * *", 'cron "0 0 L * *" Europe/Berlin'),
+        ("0 9 * * 1#2", 'cron "0 9 * * 1#2" Europe/Berlin'),
+        ("*/5 9 * * *", 'cron "*/5 9 * * *" Europe/Berlin'),
+        ("0,10,20,30,40,50 6,18 * * *", 'cron "0,10,20,30,40,50 6,18 * * *" Europe/Berlin'),
+    ],
+)
+def test_cron_expressions_read_as_plain_english(expression, text):
+    assert Schedule(cron=expression, timezone="Europe/Berlin").describe() == text
