@@ -17,6 +17,9 @@ from ..models import RunStatus
 from ..run_history import RunSummary
 from .log import STATUS_COLOURS, short_duration_seconds
 
+# The widest a bar gets (with its gap), so a few runs do not fill the chart.
+MAX_BAR_SLOT = 24.0
+
 
 def describe_run(run: RunSummary) -> str:
     """``succeeded at 2025-01-06 00:00:05, 1.500 s``: a run's tooltip."""
@@ -86,7 +89,7 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
     left, bottom, top_margin = 64, 22, 8
     plot_width, plot_height = width - left - 4, height - bottom - top_margin
     longest = max((run.seconds or 0.0) for run in shown) or 1.0
-    slot = plot_width / len(shown)
+    slot = min(plot_width / len(shown), MAX_BAR_SLOT)
     bars = []
     for index, run in enumerate(shown):
         seconds = run.seconds or 0.0
