@@ -1,4 +1,4 @@
-"""Server time of the admin's CronJobLog pages over a large log.
+"""Server time of the admin's CronJobLog and Cron jobs pages over a large log.
 
 One process: L log rows over 50 jobs (statuses mixed, durations varied),
 then each page requested ``--requests`` times through Django's test client
@@ -125,16 +125,19 @@ def fill_log(rows: int) -> None:
             cursor.execute("ANALYZE")
 
 
+LOG = "cronjoblog/"
 PAGES = {
-    "changelist": "",
-    "changelist, one job": "?code=bench.job7",
-    "changelist, failed": "?status__exact=failed",
-    "changelist, last 7 days": "?start_time__gte={week_ago}&start_time__lt={tomorrow}",
-    "changelist, search": "?q=job1",
-    "changelist, by duration": "?o=4",
-    "changelist, one job by duration": "?code=bench.job7&o=-4",
-    "changelist, page 50": "?p=50",
-    "detail": "{pk}/change/",
+    "changelist": LOG,
+    "changelist, one job": LOG + "?code=bench.job7",
+    "changelist, failed": LOG + "?status__exact=failed",
+    "changelist, last 7 days": LOG + "?start_time__gte={week_ago}&start_time__lt={tomorrow}",
+    "changelist, search": LOG + "?q=job1",
+    "changelist, by duration": LOG + "?o=4",
+    "changelist, one job by duration": LOG + "?code=bench.job7&o=-4",
+    "changelist, page 50": LOG + "?p=50",
+    "detail": LOG + "{pk}/change/",
+    "cron jobs overview": "cronjob/",
+    "a job's page": "cronjob/job/bench.job7/",
 }
 
 
@@ -150,6 +153,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from django_cronjobs.job_states import ensure_states
     from django_cronjobs.models import CronJobLog
 
     if not args.keep or not CronJobLog.objects.exists():
@@ -159,7 +163,8 @@ def main() -> None:
     )
     client = Client()
     client.force_login(user)
-    base = "/admin/django_cronjobs/cronjoblog/"
+    base = "/admin/django_cronjobs/"
+    ensure_states([f"bench.job{n}" for n in range(JOBS)])  # as runcrons would have
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     values = {
         # What the date filter's "Past 7 days" link asks for.
