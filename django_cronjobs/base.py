@@ -227,13 +227,63 @@ def load_jobs(names: Sequence[str] | None = None) -> list[JobEntry]:
     the configured jobs, a code used twice makes every entry after the first
     one broken; on the command line a job named twice runs twice.
     """
-    configured = [import_job(name) for name in configured_names()]
-    _mark_duplicate_codes(configured)
+    configured = _configured_jobs()
     if names is None:
         return configured
     by_code = {entry.code: entry for entry in configured if entry.job_class is not None}
     by_name = {entry.name: entry for entry in configured}
     return [by_name.get(name) or by_code.get(name) or import_job(name) for name in names]
+
+
+def _configured_jobs() -> list[JobEntry]:
+    """The entries of CRON_CLASSES, resolved again only when something changed.
+
+    Every tick asks; with thousands of jobs, resolving and checking each one
+    would cost more than the tick's query. The entries are reused while the
+    setting lists the same names and each name still resolves to the same
+    class with the same checked attributes.
+    """
+    global _configured_cache
+    names = tuple(configured_names())
+    cached = _configured_cache
+    if cached is not None and cached[0] == names and all(map(_unchanged, cached[1])):
+        return [entry for entry, _ in cached[1]]
+    entries = [import_job(name) for name in names]
+    _mark_duplicate_codes(entries)
+    stamps = [(entry, _stamp(entry)) for entry in entries]
+    _configured_cache = (names, stamps) if all(stamp for _, stamp in stamps) else None
+    return entries
+
+
+# The module and attribute names an entry came from, its class, and the class's
+# CHECKED_ATTRIBUTES (code, TIMEOUT_SECONDS, schedule) when it was checked.
+Stamp = tuple[str, str, type, Any, Any, Any]
+_configured_cache: tuple[tuple[str, ...], list[tuple[JobEntry, Stamp | None]]] | None = None
+
+
+def _stamp(entry: JobEntry) -> Stamp | None:
+    """What ``entry`` was resolved from; None when it must be resolved every time."""
+    if entry.job_class is None:
+        return None  # an import that failed may succeed later
+    job_class = entry.job_class
+    module_name, _, attribute = entry.name.rpartition(".")
+    code, timeout, schedule = (getattr(job_class, name, None) for name in CHECKED_ATTRIBUTES)
+    return module_name, attribute, job_class, code, timeout, schedule
+
+
+def _unchanged(cached: tuple[JobEntry, Stamp | None]) -> bool:
+    """Whether the entry's name still resolves to the same, unchanged class."""
+    stamp = cached[1]
+    if stamp is None:
+        return False
+    module_name, attribute, job_class, code, timeout, schedule = stamp
+    module = sys.modules.get(module_name)
+    return (
+        getattr(module, attribute, None) is job_class
+        and getattr(job_class, "code", None) is code
+        and getattr(job_class, "TIMEOUT_SECONDS", None) is timeout
+        and getattr(job_class, "schedule", None) is schedule
+    )
 
 
 def _mark_duplicate_codes(entries: list[JobEntry]) -> None:

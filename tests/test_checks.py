@@ -142,3 +142,28 @@ def test_every_check_id_is_documented_and_tested():
         "django_cronjobs.W001",
     }
     assert documented == tested
+
+
+def test_entries_are_resolved_once_and_again_after_any_change(settings, monkeypatch):
+    from django_cronjobs import Schedule
+    from django_cronjobs.base import load_jobs
+    from tests import broken_jobs
+
+    settings.CRON_CLASSES = [GOOD]
+    first = load_jobs()
+    assert load_jobs()[0] is first[0]  # nothing changed: the same entry
+    monkeypatch.setattr(broken_jobs.GoodJob, "schedule", Schedule(run_every_mins=-1))
+    changed = load_jobs()[0]
+    assert changed is not first[0]
+    assert [problem.check_id for problem in changed.problems] == ["django_cronjobs.E011"]
+    monkeypatch.undo()
+    assert load_jobs()[0].runnable
+
+    class Replacement(broken_jobs.GoodJob):
+        code = "tests.replacement"
+
+    monkeypatch.setattr(broken_jobs, "GoodJob", Replacement)
+    assert load_jobs()[0].job_class is Replacement
+    monkeypatch.undo()
+    settings.CRON_CLASSES = [GOOD, "tests.broken_jobs.NoCodeJob"]
+    assert [entry.runnable for entry in load_jobs()] == [True, False]
