@@ -1,4 +1,4 @@
-"""``manage.py cronjobs list | next CODE | status [--check] | crontab | pause | resume | run``."""
+"""``manage.py cronjobs``: list, next, status, crontab, pause, resume, run, import-django-cron."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from django_cronjobs import controls
+from django_cronjobs import controls, django_cron_import
 from django_cronjobs.management.tick_command import database_unavailable
 from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
 
@@ -50,13 +50,27 @@ class Command(BaseCommand):
         crontab.add_argument(
             "--manage-py", help="Path of manage.py (default: the one running this command)."
         )
+        moving = commands.add_parser(
+            "import-django-cron",
+            help="Copy django-cron's run history into this log; safe to run again.",
+        )
+        moving.add_argument(
+            "--table", default=django_cron_import.TABLE, help="django-cron's log table."
+        )
+        moving.add_argument(
+            "--source-database",
+            help="The database alias that holds that table (default: this app's database).",
+        )
+        moving.add_argument(
+            "--dry-run", action="store_true", help="Count what would be copied; write nothing."
+        )
         for name, text in CONTROLS.items():
             control = commands.add_parser(name, help=text)
             control.add_argument("code", help="The job's code or dotted class path.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            getattr(self, "handle_" + options["subcommand"])(options)
+            getattr(self, "handle_" + options["subcommand"].replace("-", "_"))(options)
         except DatabaseError as error:
             raise database_unavailable(error) from error
 
@@ -135,6 +149,29 @@ class Command(BaseCommand):
             if done
             else f"A run of {code} was already requested."
         )
+
+    # -- import-django-cron ---------------------------------------------------
+
+    def handle_import_django_cron(self, options: dict[str, Any]) -> None:
+        try:
+            report = django_cron_import.import_django_cron_history(
+                table=options["table"],
+                source=options["source_database"],
+                dry_run=options["dry_run"],
+            )
+        except django_cron_import.NoDjangoCronTable as error:
+            raise CommandError(f"{error} Is --table or --source-database wrong?") from error
+        verb = "Would import" if options["dry_run"] else "Imported"
+        self.stdout.write(
+            f"Read {report.read} django-cron runs from {options['table']}: {verb.lower()} "
+            f"{report.imported}, skipped {report.skipped} already in the log."
+        )
+        if report.codes:
+            self.stdout.write(f"{verb} runs of: {', '.join(sorted(report.codes))}.")
+        if report.updated_jobs:
+            self.stdout.write(
+                "Continuing the schedules of: " + ", ".join(report.updated_jobs) + "."
+            )
 
     # -- crontab --------------------------------------------------------------
 
