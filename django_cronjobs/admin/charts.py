@@ -21,12 +21,20 @@ from .log import STATUS_COLOURS, short_duration_seconds
 MAX_BAR_SLOT = 24.0
 
 
-def describe_run(run: RunSummary) -> str:
-    """``succeeded at 2025-01-06 00:00:05, 1.500 s``: a run's tooltip."""
-    label = RunStatus(run.status).label if run.status in RunStatus.values else run.status
+def describe_run(run: RunSummary, labels: dict[str, str] | None = None) -> str:
+    """``succeeded at 2025-01-06 00:00:05, 1.500 s``: a run's tooltip.
+
+    ``labels`` (from :func:`status_labels`) saves translating each status again.
+    """
+    labels = labels or status_labels()
     when = f"{localtime(run.start_time):%Y-%m-%d %H:%M:%S}"
     took = short_duration_seconds(run.seconds)
-    return f"{label} at {when}" + (f", {took}" if took else "")
+    return f"{labels.get(run.status, run.status)} at {when}" + (f", {took}" if took else "")
+
+
+def status_labels() -> dict[str, str]:
+    """Each status's label in the active language."""
+    return {status.value: str(status.label) for status in RunStatus}
 
 
 def run_strip(runs: Sequence[RunSummary], places: int) -> SafeString:
@@ -34,11 +42,12 @@ def run_strip(runs: Sequence[RunSummary], places: int) -> SafeString:
 
     Places without a run yet stay empty, so strips of several jobs line up.
     """
+    labels = status_labels()
     marks = format_html_join(
         "",
         '<span class="cronjobs-mark cronjobs-status-{}" style="background: {}" title="{}"></span>',
         (
-            (run.status, STATUS_COLOURS.get(run.status, "#757575"), describe_run(run))
+            (run.status, STATUS_COLOURS.get(run.status, "#757575"), describe_run(run, labels))
             for run in reversed(runs[:places])
         ),
     )
@@ -91,6 +100,7 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
     longest = max((run.seconds or 0.0) for run in shown) or 1.0
     slot = min(plot_width / len(shown), MAX_BAR_SLOT)
     bars = []
+    labels = status_labels()
     for index, run in enumerate(shown):
         seconds = run.seconds or 0.0
         bar_height = max(1.0, seconds / longest * plot_height)
@@ -102,7 +112,7 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
                 f"{bar_height:.1f}",
                 STATUS_COLOURS.get(run.status, "#757575"),
                 run.status,
-                describe_run(run),
+                describe_run(run, labels),
             )
         )
     return format_html(
