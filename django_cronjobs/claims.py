@@ -18,12 +18,13 @@ from datetime import datetime, time, timedelta
 from time import sleep
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Model, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .conf import conf
+from .databases import database_for_write, in_transaction
 from .models import CronJobLog, CronJobState, RunStatus
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def insert_ignoring_duplicates(model: type[Model], rows: list[Any]) -> None:
             model._default_manager.bulk_create(rows, ignore_conflicts=True)
             return
         except OperationalError:
-            if connection.in_atomic_block or attempt == DEADLOCK_RETRIES - 1:
+            if in_transaction() or attempt == DEADLOCK_RETRIES - 1:
                 raise
             sleep(random.uniform(0.01, 0.05) * (attempt + 1))
 
@@ -129,8 +130,8 @@ def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> Cro
         pid=os.getpid(),
     )
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
+        if in_transaction():
+            with transaction.atomic(using=database_for_write()):
                 run.save(force_insert=True)
         else:
             run.save(force_insert=True)
@@ -178,7 +179,7 @@ def finish_run(run: CronJobLog, lock_token: str | None) -> None:
     }
     if run.is_success:
         changes["last_succeeded_at"] = run.start_time
-    with transaction.atomic():
+    with transaction.atomic(using=database_for_write()):
         recorded = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=run.status,
             is_success=run.is_success,

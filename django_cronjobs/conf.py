@@ -32,6 +32,12 @@ class Settings:
         return value
 
     @property
+    def DATABASE(self) -> str | None:
+        """The database alias that holds the app's tables; None: as DATABASE_ROUTERS say."""
+        value = _setting("CRONJOBS_DATABASE", None, None)
+        return str(value) if value else None
+
+    @property
     def LOCK_BACKEND(self) -> str | None:
         """``"database"`` (default), ``"cache"``, ``"file"``, a dotted path, or None.
 

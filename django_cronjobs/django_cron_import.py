@@ -19,10 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from django.apps.registry import Apps
-from django.db import connections, models, router, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 
 from .base import load_jobs
+from .databases import database_for_write
 from .job_states import ensure_states
 from .models import CronJobLog, CronJobState, RunStatus
 from .wallclock import floor_minute
@@ -86,7 +87,7 @@ def import_django_cron_history(
     nothing is written; the report tells what would be. Raises
     NoDjangoCronTable when the table does not exist.
     """
-    target = router.db_for_write(CronJobLog)
+    target = database_for_write()
     source = source or target
     their_log = django_cron_log_model(table)
     if table not in connections[source].introspection.table_names():

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import connections, transaction
 
 from .base import CronJobBase
+from .databases import database_for_write
 from .job_states import MOMENTS, JobState, to_microseconds
 from .models import UNSUCCESSFUL, CronJobState
 
@@ -98,7 +99,7 @@ def store_next_due(states: Sequence[JobState]) -> None:
     }
     if not rows:
         return
-    database = router.db_for_write(CronJobState)
+    database = database_for_write()
     features = connections[database].features
     with transaction.atomic(using=database):
         if features.has_select_for_update_skip_locked:

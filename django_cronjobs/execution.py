@@ -14,6 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from . import claims, signals
 from .base import CronJobBase
 from .conf import conf
+from .databases import in_transaction
 from .heartbeat import Heartbeat
 from .interruption import Interrupted, signals_delivered
 from .locks.base import LockBackend
@@ -154,7 +155,7 @@ class Execution:
             return
         except DatabaseError as error:
             logger.warning("Storing the outcome of %s failed (%s); retrying", run.code, error)
-        if not connection.in_atomic_block:
+        if not in_transaction():
             close_old_connections()
         run.message = as_ascii(run.message)
         claims.finish_run(run, self.lock_token)

@@ -6,10 +6,11 @@ import logging
 import threading
 from types import TracebackType
 
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connections
 
 from . import claims
 from .conf import conf
+from .databases import in_transaction
 from .locks.base import LockBackend
 from .models import CronJobLog
 
@@ -35,7 +36,7 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Heartbeat:
-        if not connection.in_atomic_block:
+        if not in_transaction():
             self._thread = threading.Thread(
                 target=self._beat_until_stopped, name=f"heartbeat {self.run.code}", daemon=True
             )

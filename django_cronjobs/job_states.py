@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import NotSupportedError, connections, router
+from django.db import NotSupportedError, connections
 from django.db.models import BigIntegerField, DateTimeField, Func, Max, Q
 from django.utils import timezone
 
 from .claims import insert_ignoring_duplicates
+from .databases import database_for_read
 from .models import CronJobLog, CronJobState, RunStatus
 from .wallclock import floor_minute
 
@@ -174,7 +175,7 @@ def read_states() -> StatesRead:
     With USE_TZ on PostgreSQL, MySQL and SQLite, the database turns the
     datetimes into numbers and the rows come straight from the cursor.
     """
-    database = router.db_for_read(CronJobState)
+    database = database_for_read()
     connection = connections[database]
     rows: Iterable[Sequence[Any]]
     if settings.USE_TZ and connection.vendor in EpochMicroseconds.VENDORS:

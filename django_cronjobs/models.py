@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .conf import conf
+
 
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("running")
@@ -45,6 +47,15 @@ class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
 
     def finished_before(self, moment: Any) -> CronJobLogQuerySet:
         return self.filter(end_time__lt=moment)
+
+
+class CronJobsManager(models.Manager[Any]):
+    """Queries go to CRONJOBS_DATABASE when it is set (else where the routers say)."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        queryset = super().get_queryset()
+        alias = conf.DATABASE
+        return queryset.using(alias) if alias and self._db is None else queryset
 
 
 class CronJobLog(models.Model):
@@ -100,7 +111,7 @@ class CronJobLog(models.Model):
         help_text=_("A running run whose heartbeat stops past this moment is abandoned."),
     )
 
-    objects = CronJobLogQuerySet.as_manager()
+    objects = CronJobsManager.from_queryset(CronJobLogQuerySet)()
 
     class Meta:
         verbose_name = _("cron job log")
@@ -131,6 +142,8 @@ class CronJobLog(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.status:
             self.status = RunStatus.SUCCEEDED if self.is_success else RunStatus.FAILED
+        if conf.DATABASE and not args:
+            kwargs.setdefault("using", conf.DATABASE)
         super().save(*args, **kwargs)
 
     @property
@@ -212,12 +225,19 @@ class CronJobState(models.Model):
         help_text=_("Digest of the schedule and state that next_due was worked out from."),
     )
 
+    objects = CronJobsManager()
+
     class Meta:
         verbose_name = _("cron job state")
         verbose_name_plural = _("cron job states")
 
     def __str__(self) -> str:
         return self.job_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if conf.DATABASE and not args:
+            kwargs.setdefault("using", conf.DATABASE)
+        super().save(*args, **kwargs)
 
 
 CronJobLock = CronJobState

@@ -17,8 +17,9 @@ from functools import cached_property
 from itertools import chain
 from typing import Any, NamedTuple
 
-from django.db import connections, router
+from django.db import connections
 
+from .databases import database_for_read
 from .models import UNSUCCESSFUL, CronJobLog, RunStatus
 
 # How many runs the overview's success rate, average and strip cover.
@@ -79,7 +80,7 @@ def recent_runs(codes: Iterable[str], limit: int = RECENT_RUNS) -> dict[str, lis
     found: dict[str, list[RunSummary]] = {code: [] for code in codes}
     if not codes or limit < 1:
         return found
-    database = router.db_for_read(CronJobLog)
+    database = database_for_read()
     connection = connections[database]
     features = connection.features
     rows: Iterable[Sequence[Any]]

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from django.db import close_old_connections, connection, connections
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
 from . import claims, due_times
 from .base import CronJobBase, JobEntry, Problem, load_jobs
 from .conf import conf
+from .databases import database_for_write, in_transaction
 from .exceptions import LockBackendUnavailable
 from .execution import Execution
 from .interruption import Interrupted, interrupt_on_signals, signals_deferred
@@ -145,7 +146,7 @@ class Runner:
                 todo.append((entry, states[entry.code]))
         # Inside a caller's transaction, other connections cannot see what it
         # wrote (or would wait on its locks): one job after the other there.
-        concurrent = self.concurrency > 1 and not connection.in_atomic_block
+        concurrent = self.concurrency > 1 and not in_transaction()
         if concurrent and len(todo) > 1 and not self.dry_run:
             self._tick_concurrently(todo, lock_class)
         else:
@@ -154,7 +155,7 @@ class Runner:
         if not self.dry_run:
             due_times.store_next_due(self._next_due)
             delete_old_logs()
-            if not connection.in_atomic_block:
+            if not in_transaction():
                 close_old_connections()
 
     def _tick_concurrently(
@@ -353,11 +354,16 @@ class Runner:
         A tick counts as one request: with CONN_MAX_AGE=0, Django's own
         close_old_connections() would reconnect before every job.
         """
-        if connection.in_atomic_block:
+        if in_transaction():
             return
         idle = time.monotonic() - self._connection_used
-        if connection.errors_occurred or idle > IDLE_CONNECTION_SECONDS:
+        broken = any(connections[alias].errors_occurred for alias in self._aliases())
+        if broken or idle > IDLE_CONNECTION_SECONDS:
             close_old_connections()
+
+    @staticmethod
+    def _aliases() -> set[str]:
+        return {DEFAULT_DB_ALIAS, database_for_write()}
 
     @property
     def _defers_signals(self) -> bool:

@@ -45,7 +45,18 @@ elif "mysql" in _default["ENGINE"]:
 # Child processes of the tests use the test database their parent created.
 if os.environ.get("CRONJOBS_TEST_DATABASE_NAME"):
     _default["NAME"] = os.environ["CRONJOBS_TEST_DATABASE_NAME"]
-DATABASES = {"default": _default}
+# A second database for the tests of CRONJOBS_DATABASE: the same server (or a
+# second SQLite file); only the tests that ask for it may touch it.
+_cron_test: dict[str, str] = dict(_default.get("TEST", {}))
+_cron = {**_default, "TEST": _cron_test}
+if _cron["ENGINE"] == "django.db.backends.sqlite3":
+    _cron["NAME"] = os.path.join(tempfile.gettempdir(), "django_cronjobs_tests_cron.sqlite3")
+    _cron_test["NAME"] = os.path.join(
+        tempfile.gettempdir(), f"django_cronjobs_test_cron_{os.getpid()}.sqlite3"
+    )
+else:
+    _cron_test["NAME"] = f"test_{_default['NAME']}_cron"
+DATABASES = {"default": _default, "cron": _cron}
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
