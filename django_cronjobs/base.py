@@ -155,11 +155,14 @@ def _class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     key = (job_class, *map(id, attributes))
     found = _class_problems_cache.get(key)
     if found is None or found[0] != attributes:
+        if len(_class_problems_cache) >= CLASS_PROBLEMS_KEPT:
+            _class_problems_cache.clear()  # classes replaced again and again (reloads)
         found = _class_problems_cache[key] = (attributes, _find_class_problems(job_class))
     return list(found[1])
 
 
 CHECKED_ATTRIBUTES = ("code", "TIMEOUT_SECONDS", "schedule")
+CLASS_PROBLEMS_KEPT = 10_000
 _class_problems_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Problem]]] = {}
 
 

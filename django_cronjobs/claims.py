@@ -97,7 +97,9 @@ def claim(
     if running:
         changes.update(last_status=RunStatus.RUNNING, last_started_at=now)
     if request is not None:
-        rows = rows.filter(run_requested_at=request)
+        # Whoever clears the flag has the run; its exact value is not
+        # compared (it may have been read through another time zone).
+        rows = rows.filter(run_requested_at__isnull=False)
         changes["run_requested_at"] = None
     if slot is not None:
         rows = rows.filter(Q(last_slot__isnull=True) | Q(last_slot__lt=slot))

@@ -6,9 +6,14 @@ flags, and the next ``runcrons`` acts on them (see :mod:`.runner`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
-from .job_states import ensure_states
+from . import claims
+from .base import CronJobBase, load_jobs
+from .due_times import failed_at
+from .job_states import JobState, ensure_states
 from .models import CronJobState
 
 
@@ -24,10 +29,15 @@ def pause(code: str) -> bool:
 def resume(code: str) -> bool:
     """Resume the job ``code``; False if it was not paused.
 
-    The slots that passed while it was paused stay skipped: it runs again at
-    its next slot.
+    The slots that passed while it was paused stay skipped, even if no
+    runcrons ran meanwhile to skip them: it runs again at its next slot.
     """
-    ensure_states([code])
+    state = ensure_states([code])[code]
+    job_class = next(
+        (entry.job_class for entry in load_jobs() if entry.runnable and entry.code == code), None
+    )
+    if state.paused and job_class is not None and not job_class.schedule.every_invocation:
+        skip_passed_slots(job_class, state, timezone.now())
     changed = CronJobState.objects.filter(job_name=code, paused=True).update(
         paused=False, paused_at=None
     )
@@ -41,3 +51,22 @@ def request_run(code: str) -> bool:
         run_requested_at=timezone.now()
     )
     return changed == 1
+
+
+def skip_passed_slots(job_class: type[CronJobBase], state: JobState, now: datetime) -> bool:
+    """Claim the slots of a paused job that are due by ``now``, without running them.
+
+    Nothing is recorded for them, and they are not missed: of several hosts
+    one claims them and none runs them later. False when another host
+    claimed them first (``state`` is then stale).
+    """
+    plan = job_class.schedule.plan(
+        state.last_slot, now, first_seen=state.first_seen, failed_at=failed_at(state)
+    )
+    passed = [*plan.missed, *plan.run]
+    if not passed:
+        return True
+    if not claims.claim(job_class.code, max(passed), None, running=False):
+        return False
+    state.last_slot = max(passed)
+    return True

@@ -21,6 +21,7 @@ from typing import Any
 from django.apps.registry import Apps
 from django.db import connections, models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from .base import load_jobs
 from .databases import database_for_write
@@ -109,7 +110,7 @@ def import_django_cron_history(
         if progress is not None:
             progress(report)
     if not dry_run:
-        report.updated_jobs = _catch_up_states(report.codes)
+        report.updated_jobs = _catch_up_states(report.codes, target)
     return report
 
 
@@ -118,6 +119,7 @@ def _copy_batch(
 ) -> None:
     report.read += len(rows)
     codes = {row[1] for row in rows}
+    report.codes |= codes  # caught up even if copied by an earlier, interrupted import
     starts = [row[2] for row in rows]
     seen = set(
         CronJobLog.objects.using(target)
@@ -130,7 +132,6 @@ def _copy_batch(
             report.skipped += 1
             continue
         seen.add((code, start_time))  # the same run twice in their table
-        report.codes.add(code)
         new.append(
             CronJobLog(
                 code=code,
@@ -148,37 +149,40 @@ def _copy_batch(
             CronJobLog.objects.using(target).bulk_create(new, batch_size=500)
 
 
-def _catch_up_states(codes: Iterable[str]) -> list[str]:
+def _catch_up_states(codes: Iterable[str], database: str) -> list[str]:
     """Bring the state of the configured jobs among ``codes`` up to their history.
 
     A job's last slot becomes the minute of its last successful run (as a
     new job's is, see ensure_states) unless it already ran later here; its
     last run and last success show in ``cronjobs list`` and the admin.
+    Nothing is set later than now: times that django-cron stored in local
+    time (USE_TZ = False) and read here as UTC must not hold a job back.
     """
+    now = timezone.now()
     configured = {entry.code for entry in load_jobs() if entry.runnable}
     wanted = sorted(set(codes) & configured)
     ensure_states(wanted)
     updated = []
     for code in wanted:
-        runs = CronJobLog.objects.filter(code=code).exclude(status=RunStatus.RUNNING)
+        runs = CronJobLog.objects.using(database).filter(code=code)
+        runs = runs.exclude(status=RunStatus.RUNNING)
         newest = runs.order_by("-start_time").first()
         success = runs.filter(is_success=True).order_by("-start_time").first()
-        state = CronJobState.objects.filter(job_name=code)
+        state = CronJobState.objects.using(database).filter(job_name=code)
         changed = 0
         if newest is not None:
             changed += _advance(
                 state,
                 "last_started_at",
-                newest.start_time,
+                min(newest.start_time, now),
                 last_status=newest.status,
                 last_finished_at=newest.end_time,
                 last_run_id=newest.pk,
             )
         if success is not None:
-            changed += _advance(state, "last_succeeded_at", success.start_time)
-            changed += _advance(
-                state, "last_slot", floor_minute(success.start_time), next_due=None, due_key=""
-            )
+            changed += _advance(state, "last_succeeded_at", min(success.start_time, now))
+            slot = floor_minute(min(success.start_time, now))
+            changed += _advance(state, "last_slot", slot, next_due=None, due_key="")
         if changed:
             updated.append(code)
     return updated

@@ -251,12 +251,18 @@ def ensure_states(
         last_slot = seen["last_slot"] if seen else None
         if last_slot is None and seen and seen["last_success"] is not None:
             last_slot = floor_minute(seen["last_success"])
+        if last_slot is not None and last_slot > now:
+            # History stored ahead of this clock (local times read as UTC, a
+            # skewed host) must not hold the job back.
+            last_slot = floor_minute(now)
         new_states.append(
             CronJobState(
                 job_name=code,
                 first_seen=now,
                 last_slot=last_slot,
-                last_succeeded_at=seen["last_success"] if seen else None,
+                last_succeeded_at=min(seen["last_success"], now)
+                if seen and seen["last_success"]
+                else None,
             )
         )
     new_states.sort(key=lambda state: state.job_name)  # one lock order for every process

@@ -94,7 +94,10 @@ def recent_runs(codes: Iterable[str], limit: int = RECENT_RUNS) -> dict[str, lis
     else:
         rows = chain.from_iterable(_newest(database, code, limit) for code in codes)
     for row in rows:
-        found[row[1]].append(RunSummary._make(row))
+        # A case-insensitive collation (MySQL) also matches codes that
+        # differ only in case: those belong to other jobs.
+        if row[1] in found:
+            found[row[1]].append(RunSummary._make(row))
     for runs in found.values():
         runs.sort(key=lambda run: (run.start_time, run.pk), reverse=True)
     return found

@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
-from . import claims, due_times
+from . import claims, controls, due_times
 from .base import CronJobBase, JobEntry, Problem, load_jobs
 from .conf import conf
 from .databases import database_for_write, in_transaction
@@ -302,22 +302,16 @@ class Runner:
         code = job_class.code
         self.say(f"[ ] {code} (paused)")
         self.report.results.append(JobResult(code, "paused"))
-        schedule = job_class.schedule
-        if self.dry_run or schedule.every_invocation:
+        if self.dry_run or job_class.schedule.every_invocation:
             return
         if due_times.known_not_due(job_class, state, timezone.now()):
             return
         try:
-            plan = self._plan(job_class, state)
+            skipped = controls.skip_passed_slots(job_class, state, timezone.now())
         except Exception:
             logger.exception("Cannot compute the schedule of cron job %s", code)
             return
-        passed = [*plan.missed, *plan.run]
-        if passed:
-            if not claims.claim(code, max(passed), None, running=False):
-                return  # another host skipped them
-            state.last_slot = max(passed)
-        if due_times.note_not_due(job_class, state):
+        if skipped and due_times.note_not_due(job_class, state):
             self._next_due.append(state)
 
     def _notify(self, jobs: dict[str, type[CronJobBase]]) -> None:

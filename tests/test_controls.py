@@ -104,6 +104,25 @@ def test_a_request_taken_by_another_host_is_not_run_again(clock):
     assert not claims.claim("tests.daily", None, None, request=requested)
 
 
+def test_a_request_read_through_another_time_zone_is_still_claimed(clock):
+    controls.request_run("tests.daily")
+    # The value a host read back may differ from the stored one (a database
+    # TIME_ZONE, a driver rounding): clearing the flag is what claims it.
+    assert claims.claim("tests.daily", None, None, request=T0 + timedelta(hours=1))
+    assert CronJobState.objects.get(job_name="tests.daily").run_requested_at is None
+
+
+def test_resuming_skips_the_slots_that_passed_even_without_a_tick_meanwhile(clock):
+    run_crons()
+    controls.pause(EVERY_FIVE)
+    clock.at(T0 + timedelta(minutes=22, seconds=5))  # runcrons did not run at all
+    assert controls.resume(EVERY_FIVE)
+    assert results()[EVERY_FIVE] == ["not_due"]
+    clock.at(T0 + timedelta(minutes=25, seconds=5))
+    assert results()[EVERY_FIVE] == ["succeeded"]
+    assert not CronJobLog.objects.filter(code=EVERY_FIVE, status=RunStatus.MISSED).exists()
+
+
 def test_a_request_waits_while_the_job_runs_elsewhere(clock, settings):
     settings.CRONJOBS_LOCK_BACKEND = "database"
     run_crons("tests.jobs.DailyJob")

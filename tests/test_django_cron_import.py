@@ -153,3 +153,25 @@ def test_large_histories_are_copied_in_batches(django_cron_table, clock):
     assert batches == [100, 200, 250]
     assert report.imported == 250
     assert CronJobLog.objects.count() == 250
+
+
+def test_running_it_again_finishes_an_interrupted_catch_up(django_cron_table, clock):
+    their_run("tests.every_five_minutes", T0 - timedelta(minutes=2, seconds=50))
+    import_history()
+    CronJobState.objects.all().delete()  # as if it had stopped before the states
+    out = import_history()
+    assert "imported 0, skipped 1" in out
+    assert "Continuing the schedules of: tests.every_five_minutes." in out
+    state = CronJobState.objects.get(job_name="tests.every_five_minutes")
+    assert state.last_slot == T0 - timedelta(minutes=3)
+
+
+def test_runs_stored_in_the_future_do_not_hold_a_job_back(django_cron_table, clock):
+    # django-cron with USE_TZ = False east of UTC: local times read as UTC.
+    their_run("tests.every_minute", T0 + timedelta(hours=1))
+    import_history()
+    state = CronJobState.objects.get(job_name="tests.every_minute")
+    assert state.last_slot == T0
+    assert state.last_started_at == T0
+    clock.at(T0 + timedelta(minutes=1, seconds=5))
+    assert "[✔] tests.every_minute" in run_crons()
