@@ -17,6 +17,7 @@ logger = logging.getLogger("django_cronjobs")
 if TYPE_CHECKING:
     from .base import CronJobBase
     from .exceptions import BadCronJobError
+    from .manager import CronJobManager
     from .schedules import Schedule
 
 
@@ -31,6 +32,10 @@ def __getattr__(name: str) -> Any:
         from .schedules import Schedule
 
         return Schedule
+    if name == "CronJobManager":
+        from .manager import CronJobManager
+
+        return CronJobManager
     if name == "BadCronJobError":
         from .exceptions import BadCronJobError
 
@@ -46,4 +51,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BadCronJobError", "CronJobBase", "Schedule", "logger"]
+__all__ = ["BadCronJobError", "CronJobBase", "CronJobManager", "Schedule", "logger"]

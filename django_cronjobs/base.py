@@ -223,10 +223,14 @@ def configured_names() -> list[str]:
     return [name for name in names if isinstance(name, str)]
 
 
-def load_jobs(names: Sequence[str] | None = None) -> list[JobEntry]:
+JobNames = Sequence["str | type[CronJobBase]"]
+
+
+def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
     """Resolve ``names`` (default: CRON_CLASSES) into job entries.
 
-    A name may be a dotted class path or the code of a configured job. Among
+    A name may be a dotted class path, the code of a configured job, or a
+    job class (which need not be importable by its path). Among
     the configured jobs, a code used twice makes every entry after the first
     one broken; on the command line a job named twice runs twice.
     """
@@ -235,7 +239,29 @@ def load_jobs(names: Sequence[str] | None = None) -> list[JobEntry]:
         return configured
     by_code = {entry.code: entry for entry in configured if entry.job_class is not None}
     by_name = {entry.name: entry for entry in configured}
-    return [by_name.get(name) or by_code.get(name) or import_job(name) for name in names]
+    return [
+        class_entry(name)
+        if isinstance(name, type)
+        else by_name.get(name) or by_code.get(name) or import_job(name)
+        for name in names
+    ]
+
+
+def class_entry(job_class: type[CronJobBase]) -> JobEntry:
+    """An entry for a class given itself rather than by its path."""
+    entry = JobEntry(f"{job_class.__module__}.{job_class.__qualname__}")
+    if not issubclass(job_class, CronJobBase):
+        entry.problems.append(
+            Problem(
+                "django_cronjobs.E002",
+                f"{entry.name!r} is not a subclass of CronJobBase.",
+                console=f"The cron_job to be run must be a subclass of {CronJobBase.__name__}",
+            )
+        )
+        return entry
+    entry.job_class = job_class
+    entry.problems.extend(_class_problems(job_class))
+    return entry
 
 
 def _configured_jobs() -> list[JobEntry]:

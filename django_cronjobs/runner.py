@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
 from . import claims, controls, due_times
-from .base import CronJobBase, JobEntry, Problem, load_jobs
+from .base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
 from .conf import conf
 from .databases import database_for_write, in_transaction
 from .exceptions import LockBackendUnavailable
@@ -43,6 +43,8 @@ IDLE_CONNECTION_SECONDS = 60
 
 class Runner:
     """Runs the due jobs among ``names`` (default: CRON_CLASSES) once.
+
+    ``names`` are codes, dotted class paths or job classes themselves.
 
     ``force`` runs every job now, outside its schedule (the run has no slot);
     ``dry_run`` reports what is due without running or recording anything;
@@ -87,7 +89,7 @@ class Runner:
         with self._output_lock:
             self._write(line)
 
-    def run(self, names: Sequence[str] | None = None) -> TickReport:
+    def run(self, names: JobNames | None = None) -> TickReport:
         self.report = TickReport()
         self._next_due = []
         if self.handle_signals:
@@ -97,14 +99,14 @@ class Runner:
             self._run_interruptibly(names)
         return self.report
 
-    def _run_interruptibly(self, names: Sequence[str] | None) -> None:
+    def _run_interruptibly(self, names: JobNames | None) -> None:
         try:
             self._tick(names)
         except (KeyboardInterrupt, Interrupted) as error:
             self.report.interrupted = error
             self.shout(f"Interrupted ({error!r}): the running job was recorded as interrupted.")
 
-    def _tick(self, names: Sequence[str] | None) -> None:
+    def _tick(self, names: JobNames | None) -> None:
         for line in HEADER:
             self.say(line)
         entries = load_jobs(names)
