@@ -3,8 +3,9 @@
 A job with a timeout, or any job when a tick runs jobs concurrently, runs in
 a fresh Python process (multiprocessing's "spawn": no threads or connections
 inherited) while runcrons waits, keeps the heartbeat and can stop it: past
-the timeout it sends SIGTERM, then SIGKILL after a grace period. The child
-imports the job by its dotted path and uses ``DJANGO_SETTINGS_MODULE``.
+the timeout it sends SIGTERM, then SIGKILL after a grace period, to the
+child's process group: the processes the job started stop with it. The
+child imports the job by its dotted path and uses ``DJANGO_SETTINGS_MODULE``.
 """
 
 from __future__ import annotations
@@ -143,14 +144,40 @@ def _die_with(parent: int) -> None:
 
 
 def _stop(child: multiprocessing.process.BaseProcess) -> str:
-    """SIGTERM, then SIGKILL if the child is still there after the grace period."""
-    child.terminate()
+    """SIGTERM, then SIGKILL if the child is still there after the grace period.
+
+    The signals go to the child's process group, so that the processes the
+    job started are stopped with it; what is left of the group after the
+    grace period gets SIGKILL too.
+    """
+    _signal_group(child, signal.SIGTERM)
     child.join(TERMINATE_GRACE_SECONDS)
     if child.is_alive():
-        child.kill()
+        _signal_group(child, signal.SIGKILL)
         child.join()
         return f"stopped with SIGKILL ({TERMINATE_GRACE_SECONDS:g} s after SIGTERM)"
+    _signal_group(child, signal.SIGKILL)  # what the job started and left behind
     return "stopped with SIGTERM"
+
+
+def _signal_group(child: multiprocessing.process.BaseProcess, number: int) -> None:
+    """Signal the child's process group, or the child alone before it has one."""
+    pid = child.pid
+    if pid is None:
+        return
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, number)
+            return
+    except ProcessLookupError:
+        pass  # the child is gone (its group may not be)
+    except PermissionError:
+        return
+    try:
+        os.killpg(pid, number)  # the group outlives its leader
+    except (ProcessLookupError, PermissionError):
+        if child.is_alive():
+            os.kill(pid, number)
 
 
 def _child_main(
@@ -158,6 +185,8 @@ def _child_main(
 ) -> None:
     """The child: set Django up, run the job, send (status, message) back."""
     _die_with(parent)
+    # A group of its own: stopping the job stops what it started, too.
+    os.setpgid(0, 0)
     import django
 
     django.setup()

@@ -377,3 +377,22 @@ class ThreadLeavingJob(CronJobBase):
 
         threading.Thread(target=time.sleep, args=(60,)).start()
         return "done, thread left behind"
+
+
+class SpawningJob(CronJobBase):
+    """Starts a long ``sleep`` of its own, writes its pid to CRONJOBS_TEST_PID_FILE, then hangs."""
+
+    code = "tests.spawning"
+    schedule = Schedule(run_every_mins=1)
+    TIMEOUT_SECONDS = 1
+
+    def do(self) -> str:
+        import os
+        import subprocess
+        import time
+
+        sleeper = subprocess.Popen(["sleep", "300"])
+        with open(os.environ["CRONJOBS_TEST_PID_FILE"], "w") as pid_file:
+            pid_file.write(str(sleeper.pid))
+        time.sleep(60)
+        return "never"

@@ -46,6 +46,27 @@ def test_a_job_that_ignores_sigterm_gets_sigkill(monkeypatch):
     assert "SIGKILL" in CronJobLog.objects.get().message
 
 
+def test_processes_a_timed_out_job_started_are_stopped_with_it(tmp_path, monkeypatch):
+    pid_file = tmp_path / "sleeper.pid"
+    monkeypatch.setenv("CRONJOBS_TEST_PID_FILE", str(pid_file))
+    report = Runner().run(["tests.jobs.SpawningJob"])
+    assert outcomes(report) == {"tests.spawning": RunStatus.TIMED_OUT}
+    sleeper = int(pid_file.read_text())
+    for _ in range(100):  # the kernel reaps it shortly after the signal
+        if not process_exists(sleeper):
+            break
+        time.sleep(0.05)
+    assert not process_exists(sleeper)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][0] != "Z"  # a zombie is gone but unreaped
+    except FileNotFoundError:
+        return False
+
+
 def test_the_default_timeout_setting(settings):
     settings.CRONJOBS_DEFAULT_TIMEOUT_SECONDS = 0.5
     report = Runner().run(["tests.jobs.SleepingJob"])
