@@ -126,6 +126,12 @@ def import_job(name: str) -> JobEntry:
             )
         )
         return entry
+    return _entry_for(name, found)
+
+
+def _entry_for(name: str, found: Any) -> JobEntry:
+    """The entry of ``found``, a job class if all is well, known as ``name``."""
+    entry = JobEntry(name)
     if not (isinstance(found, type) and issubclass(found, CronJobBase)):
         entry.problems.append(
             Problem(
@@ -249,19 +255,7 @@ def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
 
 def class_entry(job_class: type[CronJobBase]) -> JobEntry:
     """An entry for a class given itself rather than by its path."""
-    entry = JobEntry(f"{job_class.__module__}.{job_class.__qualname__}")
-    if not issubclass(job_class, CronJobBase):
-        entry.problems.append(
-            Problem(
-                "django_cronjobs.E002",
-                f"{entry.name!r} is not a subclass of CronJobBase.",
-                console=f"The cron_job to be run must be a subclass of {CronJobBase.__name__}",
-            )
-        )
-        return entry
-    entry.job_class = job_class
-    entry.problems.extend(_class_problems(job_class))
-    return entry
+    return _entry_for(f"{job_class.__module__}.{job_class.__qualname__}", job_class)
 
 
 def _configured_jobs() -> list[JobEntry]:

@@ -7,15 +7,8 @@ are described; for anything else (steps in odd places, ``L``, ``#``)
 
 from __future__ import annotations
 
-ALIASES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
+from .slots import expand_cron_macro
+
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTH_NAMES = [
     "January",
@@ -39,8 +32,7 @@ MAX_TIMES = 6
 
 def describe_cron(expression: str, zone: str) -> str | None:
     """``expression`` in plain English in ``zone``, or None when it is not a common shape."""
-    text = expression.strip()
-    fields = ALIASES.get(text.lower(), text).split()
+    fields = expand_cron_macro(expression).split()
     if len(fields) != 5:
         return None
     minute, hour, day_of_month, month, day_of_week = fields
