@@ -302,3 +302,27 @@ def test_a_state_rows_admin_address_leads_to_its_job_page(admin_client, clock):
     response = admin_client.get(reverse("admin:django_cronjobs_cronjob_change", args=[state.pk]))
     assert response.status_code == 302
     assert response["Location"] == job_url("tests.daily")
+
+
+def test_the_overview_filters_by_health_and_code(admin_client, clock):
+    clock.at(T0 + timedelta(seconds=5))
+    run_crons()
+    CronJobState.objects.filter(job_name="tests.every_five_minutes").update(
+        last_status=RunStatus.FAILED
+    )
+    page = admin_client.get(OVERVIEW).content.decode()
+    assert "all (3)" in page
+    assert "failing (1)" in page
+    assert "never run (1)" in page
+
+    def codes(**query):
+        page = admin_client.get(OVERVIEW, query).content.decode()
+        return re.findall(r'<tr class="cronjobs-job" data-code="([^"]+)">', page)
+
+    assert codes(health="failing") == ["tests.every_five_minutes"]
+    assert codes(health="never run") == ["tests.daily"]
+    assert codes(q="MINUTE") == ["tests.every_minute", "tests.every_five_minutes"]
+    assert codes(q="minute", health="ok") == ["tests.every_minute"]
+    assert "No job matches." in admin_client.get(OVERVIEW, {"q": "nothing"}).content.decode()
+    escaped = admin_client.get(OVERVIEW, {"q": "<script>x</script>"}).content.decode()
+    assert "<script>x</script>" not in escaped

@@ -10,6 +10,7 @@ own permission, and is recorded in the admin's history (LogEntry).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,9 @@ UPCOMING = 5
 # Runs in a job page's chart, and in its table.
 CHART_RUNS = 200
 TABLE_RUNS = 50
+
+# The overview's filter by health, in the order of its links.
+HEALTHS = ("overdue", "failing", "running", "paused", "never run", "ok")
 
 PAUSE_PERMISSION = "django_cronjobs.pause_cronjob"
 RUN_PERMISSION = "django_cronjobs.run_cronjob"
@@ -147,7 +151,15 @@ class CronJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         now = timezone.now()
         statuses = job_statuses(now, self._states())
-        page = Paginator(statuses, JOBS_PER_PAGE).get_page(request.GET.get("p"))
+        counts = Counter(job.health for job in statuses)
+        health = request.GET.get("health", "")
+        term = request.GET.get("q", "").strip()
+        shown = [
+            job
+            for job in statuses
+            if (not health or job.health == health) and term.lower() in job.code.lower()
+        ]
+        page = Paginator(shown, JOBS_PER_PAGE).get_page(request.GET.get("p"))
         runs = recent_runs(job.code for job in page)
         rows = [
             JobRow(
@@ -164,6 +176,15 @@ class CronJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "title": _("Cron jobs"),
             "rows": rows,
             "page": page,
+            "health": health,
+            "q": term,
+            "total": len(statuses),
+            "health_links": [
+                (name, counts[name], urlencode({"health": name, **({"q": term} if term else {})}))
+                for name in HEALTHS
+                if counts[name]
+            ],
+            "filtered": bool(health or term),
             "broken": broken,
             "recent_runs": RECENT_RUNS,
             "log_url": log_list_url(),
