@@ -31,6 +31,7 @@ from .recovery import abandon_dead_runs
 from .reports import JobResult, TickReport
 from .retention import delete_old_logs
 from .schedules import SlotPlan
+from .side_by_side import run_side_by_side
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -150,7 +151,9 @@ class Runner:
         # wrote (or would wait on its locks): one job after the other there.
         concurrent = self.concurrency > 1 and not in_transaction()
         if concurrent and len(todo) > 1 and not self.dry_run:
-            self._tick_concurrently(todo, lock_class)
+            run_side_by_side(
+                todo, lambda job: self._tick_job(*job, lock_class), self.concurrency, self._stop
+            )
         else:
             for entry, state in todo:
                 self._tick_job(entry, state, lock_class)
@@ -159,47 +162,6 @@ class Runner:
             delete_old_logs()
             if not in_transaction():
                 close_old_connections()
-
-    def _tick_concurrently(
-        self,
-        todo: list[tuple[JobEntry, JobState]],
-        lock_class: type[LockBackend] | None,
-    ) -> None:
-        """Up to ``concurrency`` jobs at once; a thread each waits on a child process."""
-        from concurrent.futures import ThreadPoolExecutor, wait
-
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="cronjobs") as pool:
-            futures = [
-                pool.submit(self._tick_job_in_thread, entry, state, lock_class)
-                for entry, state in todo
-            ]
-            pending = set(futures)
-            try:
-                while pending:
-                    # Short waits keep the main thread ready for a signal.
-                    _, pending = wait(pending, timeout=0.2)
-            except (KeyboardInterrupt, Interrupted):
-                self._stop.set()  # each thread stops its child and records it
-                wait(pending)
-                raise
-        # What went wrong in a thread (the database, say) is raised here, as
-        # it would have been without threads.
-        for future in futures:
-            error = future.exception()
-            if error is not None:
-                raise error
-
-    def _tick_job_in_thread(
-        self, entry: JobEntry, state: JobState, lock_class: type[LockBackend] | None
-    ) -> None:
-        if self._stop.is_set():
-            return
-        try:
-            self._tick_job(entry, state, lock_class)
-        except Interrupted:
-            pass  # recorded; the main thread re-raises its own
-        finally:
-            connections.close_all()  # this thread's connections
 
     def _check_clock(self, known: StatesRead) -> None:
         """Warn when this host's clock and the database's disagree by much."""
