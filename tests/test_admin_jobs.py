@@ -326,3 +326,22 @@ def test_the_overview_filters_by_health_and_code(admin_client, clock):
     assert "No job matches." in admin_client.get(OVERVIEW, {"q": "nothing"}).content.decode()
     escaped = admin_client.get(OVERVIEW, {"q": "<script>x</script>"}).content.decode()
     assert "<script>x</script>" not in escaped
+
+
+class SlashJob(CronJobBase):
+    """A job whose code looks like the end of an action's address."""
+
+    code = "reports/run"
+    schedule = Schedule(run_every_mins=60)
+
+    def do(self) -> str:
+        return "ran"
+
+
+def test_a_code_with_slashes_has_its_page_and_actions(admin_client, clock, settings):
+    settings.CRON_CLASSES = [*settings.CRON_CLASSES, "tests.test_admin_jobs.SlashJob"]
+    page = admin_client.get(job_url("reports/run"))
+    assert page.status_code == 200
+    assert "<h1>reports/run</h1>" in page.content.decode()
+    assert admin_client.post(job_url("reports/run", "pause")).status_code == 302
+    assert CronJobState.objects.get(job_name="reports/run").paused

@@ -135,9 +135,10 @@ class CronJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
         name = "django_cronjobs_cronjob_"
         return [
-            path("job/<path:code>/pause/", view(self.pause_view), name=name + "pause"),
-            path("job/<path:code>/resume/", view(self.resume_view), name=name + "resume"),
-            path("job/<path:code>/run/", view(self.run_view), name=name + "run"),
+            # Each kind of address has its own prefix: a code may contain "/".
+            path("pause/<path:code>/", view(self.pause_view), name=name + "pause"),
+            path("resume/<path:code>/", view(self.resume_view), name=name + "resume"),
+            path("run/<path:code>/", view(self.run_view), name=name + "run"),
             path("job/<path:code>/", view(self.job_view), name=name + "job"),
             *super().get_urls(),
         ]
