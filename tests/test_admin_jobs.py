@@ -17,6 +17,7 @@ from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.run_history import RunStats, recent_runs
 from tests.conftest import run_crons
+from tests.test_admin import log
 
 pytestmark = pytest.mark.django_db
 
@@ -36,18 +37,6 @@ class ScriptJob(CronJobBase):
 
 def job_url(code: str, action: str = "job") -> str:
     return reverse(f"admin:django_cronjobs_cronjob_{action}", args=[code])
-
-
-def log(code="tests.every_minute", status=RunStatus.SUCCEEDED, seconds=1.5, minute=0):
-    start = T0 + timedelta(minutes=minute)
-    return CronJobLog.objects.create(
-        code=code,
-        status=status,
-        is_success=status == RunStatus.SUCCEEDED,
-        start_time=start,
-        end_time=start + timedelta(seconds=seconds),
-        slot=start,
-    )
 
 
 @pytest.fixture

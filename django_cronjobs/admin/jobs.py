@@ -36,7 +36,7 @@ from ..models import CronJob, RunStatus
 from ..overview import JobStatus, job_statuses, upcoming_runs
 from ..run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
 from .charts import duration_chart, run_strip, sparkline
-from .log import short_duration_seconds, status_mark
+from .log import ReadOnlyAdmin, short_duration_seconds, status_mark
 
 # Jobs per overview page.
 JOBS_PER_PAGE = 100
@@ -114,20 +114,11 @@ def in_zone(moments: list[datetime], job: JobStatus) -> list[str]:
 
 
 @admin.register(CronJob)
-class CronJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CronJobAdmin(ReadOnlyAdmin):
     """The Cron jobs page in place of a change list; nothing to add, change or delete."""
 
     overview_template = "admin/django_cronjobs/cronjob/overview.html"
     job_template = "admin/django_cronjobs/cronjob/job.html"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         def view(function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

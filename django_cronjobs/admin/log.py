@@ -121,8 +121,21 @@ DETAIL_FIELDS: Any = [
 ]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Nothing to add, change or delete: the engine writes these rows."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(CronJobLog)
-class CronJobLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CronJobLogAdmin(ReadOnlyAdmin):
     list_display = ["code", "status_icon", "slot", "start_time", "run_duration", "hostname"]
     list_display_links = ["code"]
     list_filter = [CodeFilter, "status", ("start_time", admin.DateFieldListFilter)]
@@ -164,12 +177,3 @@ class CronJobLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("message"))
     def message_text(self, run: CronJobLog) -> str:
         return format_html('<pre class="cronjobs-message">{}</pre>', run.message)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
