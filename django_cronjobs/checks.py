@@ -20,6 +20,7 @@ django_cronjobs.E014   unknown lock backend
 django_cronjobs.E015   CRON_CLASSES is not a list of dotted paths
 django_cronjobs.E016   the cache lock names an unknown cache
 django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_seconds
+django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 =====================  ===============================================
 """
@@ -98,6 +99,20 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
                 "across processes.",
                 hint="Use Redis or Memcached, or the default 'database' lock backend.",
                 id="django_cronjobs.W001",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    value = conf.BATCH_SECONDS
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return [
+            checks.Error(
+                f"CRONJOBS_BATCH_SECONDS must be a number of seconds, 0 or more; got {value!r}.",
+                hint="0 claims and records each run on its own; runs are not batched meanwhile.",
+                id="django_cronjobs.E018",
             )
         ]
     return []

@@ -107,6 +107,13 @@ class Settings:
         )
 
     @property
+    def BATCH_SECONDS(self) -> float:
+        """Quick jobs due in one tick are claimed and recorded together, in batches
+        whose last run times add up to at most this many seconds; 0 claims each
+        run on its own."""
+        return _setting("CRONJOBS_BATCH_SECONDS", None, 0.5)  # type: ignore[no-any-return]
+
+    @property
     def DELETE_LOGS_OLDER_THAN(self) -> float | None:
         """Days after which finished CronJobLog rows are deleted; None keeps them."""
         return _setting(  # type: ignore[no-any-return]

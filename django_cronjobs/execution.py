@@ -76,14 +76,28 @@ class Execution:
 
         An interruption (SIGINT, SIGTERM) is recorded, then raised again.
         """
+        with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
+            interruption = self.perform(run)
+        self.record(run)
+        self.finish(run)
+        if interruption is not None:
+            raise interruption
+
+    def perform(self, run: CronJobLog) -> BaseException | None:
+        """Run do() and put its outcome on ``run``, without storing it.
+
+        Returns the interruption to raise once the outcome is stored.
+        """
         logger.info("Running cron job %s (slot %s)", run.code, run.slot)
         signals.send(signals.cron_job_started, self.job_class, code=run.code, run=run)
         outside_transaction = not connection.in_atomic_block
-        with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
-            interruption = self._outcome(run, outside_transaction)
+        interruption = self._outcome(run, outside_transaction)
         if outside_transaction:
             discard_leaked_transaction(run)
-        self.record(run)
+        return interruption
+
+    def finish(self, run: CronJobLog) -> None:
+        """After the outcome is stored: log it, prune old successes, send the signal."""
         if run.is_success:
             logger.info("Cron job %s succeeded", run.code)
             if self.job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS:
@@ -100,8 +114,6 @@ class Execution:
             status=run.status,
             succeeded=run.is_success,
         )
-        if interruption is not None:
-            raise interruption
 
     def _outcome(self, run: CronJobLog, outside_transaction: bool) -> BaseException | None:
         """Run do() here or in a child; put the outcome on ``run``.

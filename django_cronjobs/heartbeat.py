@@ -17,28 +17,28 @@ from .models import CronJobLog
 logger = logging.getLogger("django_cronjobs")
 
 
-class Heartbeat:
-    """``with Heartbeat(run, token, lock): job.do()``.
+class LeaseKeeper:
+    """A daemon thread that calls :meth:`beat` every quarter of ``CRONJOBS_LEASE_SECONDS``
+    while the ``with`` block runs, on a connection of its own.
 
-    Every quarter of ``CRONJOBS_LEASE_SECONDS`` it pushes the run's lease, its
-    database lock and its lock backend's lock forward, on a connection of its
-    own. Inside a caller's transaction it does nothing: the run's row is not
+    Inside a caller's transaction it does nothing: the runs' rows are not
     visible to another connection, and the caller's transaction is not ours
     to wait on.
     """
 
-    def __init__(self, run: CronJobLog, lock_token: str | None, lock: LockBackend | None) -> None:
-        self.run = run
-        self.lock_token = lock_token
-        self.lock = lock
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.beats = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> Heartbeat:
+    def beat(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> LeaseKeeper:
         if not in_transaction():
             self._thread = threading.Thread(
-                target=self._beat_until_stopped, name=f"heartbeat {self.run.code}", daemon=True
+                target=self._beat_until_stopped, name=f"heartbeat {self.name}", daemon=True
             )
             self._thread.start()
         return self
@@ -60,13 +60,30 @@ class Heartbeat:
             while not self._stop.wait(interval):
                 try:
                     close_old_connections()  # reconnects after a dropped connection
-                    claims.renew_lease(self.run, self.lock_token)
-                    # A backend written for django-cron has no renew().
-                    renew = getattr(self.lock, "renew", None)
-                    if renew is not None:
-                        renew()
+                    self.beat()
                     self.beats += 1
                 except Exception:
-                    logger.exception("Heartbeat of cron job %s failed", self.run.code)
+                    logger.exception("Heartbeat of cron job %s failed", self.name)
         finally:
             connections.close_all()
+
+
+class Heartbeat(LeaseKeeper):
+    """``with Heartbeat(run, token, lock): job.do()``: keeps one run alive.
+
+    Each beat pushes the run's lease, its database lock and its lock
+    backend's lock forward.
+    """
+
+    def __init__(self, run: CronJobLog, lock_token: str | None, lock: LockBackend | None) -> None:
+        super().__init__(run.code)
+        self.run = run
+        self.lock_token = lock_token
+        self.lock = lock
+
+    def beat(self) -> None:
+        claims.renew_lease(self.run, self.lock_token)
+        # A backend written for django-cron has no renew().
+        renew = getattr(self.lock, "renew", None)
+        if renew is not None:
+            renew()

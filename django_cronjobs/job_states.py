@@ -61,6 +61,7 @@ MOMENTS = (
     "last_started_at",
     "next_due",
     "run_requested_at",
+    "last_finished_at",
 )
 
 
@@ -80,6 +81,7 @@ class JobState:
     last_started_at = Moment()
     next_due = Moment()
     run_requested_at = Moment()
+    last_finished_at = Moment()
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from . import claims, controls, due_times
 from .base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
+from .batches import Batch
 from .conf import conf
 from .databases import database_for_write, in_transaction
 from .exceptions import LockBackendUnavailable
@@ -25,7 +26,7 @@ from .execution import Execution
 from .interruption import Interrupted, interrupt_on_signals, signals_deferred
 from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
-from .models import RunStatus
+from .models import CronJobLog, RunStatus
 from .notifications import notify_failures
 from .recovery import abandon_dead_runs
 from .reports import JobResult, TickReport
@@ -75,11 +76,12 @@ class Runner:
         self.concurrency = max(1, concurrency or conf.CONCURRENCY)
         self._write = write or (lambda line: None)
         self._output_lock = threading.Lock()
-        self._stop = threading.Event()
+        self.stop_event = threading.Event()
         self._connection_used = time.monotonic()
         self.report = TickReport()
-        self._signals_handled = False
+        self.signals_handled = False
         self._next_due: list[JobState] = []
+        self._batch: Batch | None = None
 
     def say(self, line: str) -> None:
         if not self.silent:
@@ -94,7 +96,7 @@ class Runner:
         self.report = TickReport()
         self._next_due = []
         if self.handle_signals:
-            with interrupt_on_signals() as self._signals_handled:
+            with interrupt_on_signals() as self.signals_handled:
                 self._run_interruptibly(names)
         else:
             self._run_interruptibly(names)
@@ -137,7 +139,7 @@ class Runner:
                 self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
             classes = {entry.code: entry.job_class for entry in runnable if entry.job_class}
             abandoned = {run.code for run in scan.abandoned}
-            self._notify({code: job for code, job in classes.items() if code in abandoned})
+            self.notify({code: job for code, job in classes.items() if code in abandoned})
             held = scan.held
         todo = []
         for entry in runnable:
@@ -152,11 +154,19 @@ class Runner:
         concurrent = self.concurrency > 1 and not in_transaction()
         if concurrent and len(todo) > 1 and not self.dry_run:
             run_side_by_side(
-                todo, lambda job: self._tick_job(*job, lock_class), self.concurrency, self._stop
+                todo,
+                lambda job: self._tick_job(*job, lock_class),
+                self.concurrency,
+                self.stop_event,
             )
         else:
-            for entry, state in todo:
-                self._tick_job(entry, state, lock_class)
+            self._batch = Batch(self, lock_class)
+            try:
+                for entry, state in todo:
+                    self._tick_job(entry, state, lock_class)
+                self._run_batch()
+            finally:
+                self._batch = None
         if not self.dry_run:
             due_times.store_next_due(self._next_due)
             delete_old_logs()
@@ -211,6 +221,7 @@ class Runner:
         if requested:
             self._run_requested(job_class, state, lock_class)
         if not self.force and state.paused:
+            self._run_batch()
             self._skip_paused(job_class, state)
             return
         slots: list[datetime | None]
@@ -227,6 +238,7 @@ class Runner:
                 # A schedule that passed the checks yet cannot be evaluated
                 # must not stop the other jobs.
                 logger.exception("Cannot compute the schedule of cron job %s", code)
+                self._run_batch()
                 self._broken(code, Problem("django_cronjobs.E011", f"schedule failed: {error!r}"))
                 return
             slots = list(plan.run)
@@ -243,10 +255,19 @@ class Runner:
             if not requested or plan.missed:
                 self._not_due(code, plan)
             return
+        batch = self._batch
+        if batch is not None:
+            slot, seconds = slots[0], None
+            if len(slots) == 1 and slot is not None and not plan.missed and not self.force:
+                seconds = batch.accepts(job_class, state)
+            if slot is not None and seconds is not None:
+                batch.add(job_class, slot, state, seconds)
+                return
+            batch.run()  # the jobs before this one run first
         for index, slot in enumerate(slots):
             missed = plan if index == 0 and plan.missed else None
-            with signals_deferred(self._defers_signals):
-                ran = self._run_slot(job_class, slot, state, lock_class, missed)
+            with signals_deferred(self.defers_signals):
+                ran = self.run_slot(job_class, slot, state, lock_class, missed)
             if not ran:
                 break
 
@@ -258,8 +279,9 @@ class Runner:
             self.say(f"[{CHECK_MARK}] {job_class.code}")
             self.report.results.append(JobResult(job_class.code, "would_run"))
             return
-        with signals_deferred(self._defers_signals):
-            self._run_slot(job_class, None, state, lock_class, None, request=state.run_requested_at)
+        self._run_batch()
+        with signals_deferred(self.defers_signals):
+            self.run_slot(job_class, None, state, lock_class, None, request=state.run_requested_at)
 
     def _skip_paused(self, job_class: type[CronJobBase], state: JobState) -> None:
         """A paused job's slots pass unrun and unrecorded, claimed so none runs later."""
@@ -278,7 +300,7 @@ class Runner:
         if skipped and due_times.note_not_due(job_class, state):
             self._next_due.append(state)
 
-    def _notify(self, jobs: dict[str, type[CronJobBase]]) -> None:
+    def notify(self, jobs: dict[str, type[CronJobBase]]) -> None:
         """With CRONJOBS_NOTIFY_FAILURES, mail about these jobs' failure streaks."""
         if not jobs or not conf.NOTIFY_FAILURES:
             return
@@ -289,8 +311,19 @@ class Runner:
             logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(jobs))
 
     def _not_due(self, code: str, plan: SlotPlan) -> None:
-        self.say(f"[ ] {code}")
-        self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
+        def report() -> None:
+            self.say(f"[ ] {code}")
+            self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
+
+        if self._batch is not None:
+            self._batch.in_order(report)  # after the runs queued before it
+        else:
+            report()
+
+    def _run_batch(self) -> None:
+        """Run the quick jobs queued so far (see :mod:`django_cronjobs.batches`)."""
+        if self._batch is not None:
+            self._batch.run()
 
     def _record_missed(self, code: str, plan: SlotPlan) -> None:
         """Slots missed with none to run: claim the latest so one process records them."""
@@ -306,7 +339,7 @@ class Runner:
         )
         logger.warning("Cron job %s missed %d slot(s)", code, len(plan.missed))
 
-    def _refresh_connection(self) -> None:
+    def refresh_connection(self) -> None:
         """Between jobs, reconnect if the connection broke or sat idle through a long job.
 
         A tick counts as one request: with CONN_MAX_AGE=0, Django's own
@@ -324,10 +357,10 @@ class Runner:
         return {DEFAULT_DB_ALIAS, database_for_write()}
 
     @property
-    def _defers_signals(self) -> bool:
-        return self._signals_handled and threading.current_thread() is threading.main_thread()
+    def defers_signals(self) -> bool:
+        return self.signals_handled and threading.current_thread() is threading.main_thread()
 
-    def _run_slot(
+    def run_slot(
         self,
         job_class: type[CronJobBase],
         slot: datetime | None,
@@ -365,18 +398,14 @@ class Runner:
                 slot,
                 lock,
                 database_lock,
-                signals_handled=self._signals_handled,
-                signals_deferred=self._defers_signals,
+                signals_handled=self.signals_handled,
+                signals_deferred=self.defers_signals,
                 isolated=self.concurrency > 1,
-                stop=self._stop,
+                stop=self.stop_event,
             )
-            self._refresh_connection()
+            self.refresh_connection()
             if not claims.claim(code, slot, lock if database_lock else None, request=request):
-                if lock is not None and database_lock and _lock_held(state):
-                    self._locked(code, lock)
-                else:
-                    self.say(f"[ ] {code}")
-                    self.report.results.append(JobResult(code, "not_due"))
+                self.not_claimed(code, state, lock if database_lock else None)
                 return False
             try:
                 if missed is not None:
@@ -392,16 +421,28 @@ class Runner:
                 return False
             try:
                 execution.run(run)
-                self._connection_used = time.monotonic()
             finally:
-                mark = CHECK_MARK if run.is_success else BALLOT_X
-                self.say(f"[{mark}] {code}")
-                self.report.results.append(JobResult(code, run.status, run))
-            self._notify({code: job_class})
+                self.ran(run)
+            self.notify({code: job_class})
             return True
         finally:
             if lock is not None and not database_lock:
                 self._release(code, lock)
+
+    def not_claimed(self, code: str, state: JobState, database_lock: LockBackend | None) -> None:
+        """Report a slot that another process has, or a job whose lock is held."""
+        if database_lock is not None and _lock_held(state):
+            self._locked(code, database_lock)
+        else:
+            self.say(f"[ ] {code}")
+            self.report.results.append(JobResult(code, "not_due"))
+
+    def ran(self, run: CronJobLog) -> None:
+        """Report a run whose outcome is stored."""
+        self._connection_used = time.monotonic()
+        mark = CHECK_MARK if run.is_success else BALLOT_X
+        self.say(f"[{mark}] {run.code}")
+        self.report.results.append(JobResult(run.code, run.status, run))
 
     def _release(self, code: str, lock: LockBackend) -> None:
         try:

@@ -139,9 +139,17 @@ def test_every_check_id_is_documented_and_tested():
         "django_cronjobs.E014",
         "django_cronjobs.E015",
         "django_cronjobs.E016",
+        "django_cronjobs.E018",
         "django_cronjobs.W001",
     }
     assert documented == tested
+
+
+@pytest.mark.parametrize(("value", "errors"), [(0, 0), (2.5, 0), (-1, 1), ("1", 1), (True, 1)])
+def test_the_batch_setting_is_checked(settings, value, errors):
+    settings.CRONJOBS_BATCH_SECONDS = value
+    found = cronjobs_checks.check_batch_seconds()
+    assert [error.id for error in found] == ["django_cronjobs.E018"] * errors
 
 
 def test_entries_are_resolved_once_and_again_after_any_change(settings, monkeypatch):

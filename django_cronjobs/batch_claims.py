@@ -1,0 +1,334 @@
+"""The database statements of a batch: many runs claimed, started and recorded at once.
+
+They keep the rules of :mod:`django_cronjobs.claims` for each run: a slot is
+claimed by a compare-and-set on its job's CronJobState row (slot newer than
+the last one, no live lock), the run's row is written ``running`` before the
+job starts, and its outcome and the freed lock are written in one
+transaction. Only the commits are shared: one for the claims and running
+rows of a whole batch, one for a batch's outcomes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from time import sleep
+from typing import Any
+
+from django.db import IntegrityError, OperationalError, connections, transaction
+from django.db.models import (
+    F,
+    Model,
+    Value,
+)
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from . import claims
+from .conf import conf
+from .databases import database_for_write, in_transaction
+from .job_states import JobState
+from .models import CronJobLog, CronJobState, RunStatus
+
+
+@dataclass
+class Claim:
+    """One slot of one job that a batch asks for."""
+
+    code: str
+    slot: datetime
+    ran_at_time: time | None
+    run: CronJobLog | None = None
+    """The ``running`` row, once the slot is ours."""
+
+
+def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim]:
+    """Claim every slot of ``wanted`` that is free, take each job's lock with
+    ``token`` and write their ``running`` rows, in one transaction.
+
+    Returns the claims that are ours, with ``run`` set. Several hosts claiming
+    overlapping batches may deadlock on MySQL or PostgreSQL; the loser tries
+    again (outside a caller's transaction).
+    """
+    for attempt in range(claims.DEADLOCK_RETRIES):
+        try:
+            with transaction.atomic(using=database_for_write()):
+                return _start(_claim(wanted, token), token)
+        except OperationalError:
+            for claim in wanted:
+                claim.run = None
+            if in_transaction() or attempt == claims.DEADLOCK_RETRIES - 1:
+                raise
+            sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    return []  # pragma: no cover - the loop returns or raises
+
+
+def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
+    now = timezone.now()
+    sql = Statement(CronJobState)
+    codes = sorted(claim.code for claim in wanted)
+    slots = sql.case(
+        "job_name", {claim.code: sql.moment(claim.slot) for claim in wanted}, "last_slot"
+    )
+    changes = {
+        "last_status": RunStatus.RUNNING,
+        "last_started_at": sql.moment(now),
+        "locked": True,
+        "locked_at": sql.moment(now),
+        "lock_expires_at": sql.moment(now + timedelta(seconds=conf.LEASE_SECONDS)),
+        "locked_by_host": claims.hostname(),
+        "locked_by_pid": os.getpid(),
+        "lock_token": token,
+    }
+    sql.update(
+        f"{sql.column('last_slot')} = {slots}, "
+        + ", ".join(f"{sql.column(name)} = {sql.param(value)}" for name, value in changes.items())
+    )
+    sql.where(
+        f"{sql.column('job_name')} IN {sql.params(codes)}"
+        f" AND ({sql.column('last_slot')} IS NULL OR {sql.column('last_slot')} < {slots})"
+        f" AND ({sql.column('locked')} = {sql.param(False)}"
+        f" OR {sql.column('lock_expires_at')} < {sql.param(sql.moment(now))})"
+    )
+    sql.execute()
+    claimed = set(
+        CronJobState.objects.filter(job_name__in=codes, lock_token=token).values_list(
+            "job_name", flat=True
+        )
+    )
+    return [claim for claim in wanted if claim.code in claimed]
+
+
+def _start(ours: list[Claim], token: str) -> list[Claim]:
+    """Write the ``running`` rows of the claimed slots; the claims that got one."""
+    if not ours:
+        return []
+    now = timezone.now()
+    runs = []
+    for claim in ours:
+        claim.run = CronJobLog(
+            code=claim.code,
+            start_time=now,
+            lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
+            status=RunStatus.RUNNING,
+            slot=claim.slot,
+            ran_at_time=claim.ran_at_time,
+            hostname=claims.hostname(),
+            host_id=claims.host_id(),
+            pid=os.getpid(),
+        )
+        runs.append(claim.run)
+    try:
+        with transaction.atomic(using=database_for_write()):
+            CronJobLog.objects.bulk_create(runs)
+    except IntegrityError:
+        # A slot already has a row: a process with a stale view recorded it
+        # as missed just after we claimed it. Row by row, taking those over.
+        for claim in ours:
+            claim.run = claims.start_run(claim.code, claim.slot, claim.ran_at_time)
+            if claim.run is None:
+                claims.release_lock(claim.code, token)
+        return [claim for claim in ours if claim.run is not None]
+    if any(run.pk is None for run in runs):
+        # The database cannot return the new rows' ids from a bulk insert.
+        ids = {
+            (code, slot): pk
+            for code, slot, pk in CronJobLog.objects.filter(
+                code__in=[run.code for run in runs], slot__in=[run.slot for run in runs]
+            ).values_list("code", "slot", "pk")
+        }
+        for run in runs:
+            run.pk = ids[run.code, run.slot]
+    return ours
+
+
+def renew_leases(runs: Sequence[CronJobLog], token: str) -> None:
+    """The batch's heartbeat: push the leases of its runs and its locks forward."""
+    expires = timezone.now() + timedelta(seconds=conf.LEASE_SECONDS)
+    CronJobLog.objects.filter(pk__in=[run.pk for run in runs], status=RunStatus.RUNNING).update(
+        lease_expires_at=expires
+    )
+    CronJobState.objects.filter(job_name__in=[run.code for run in runs], lock_token=token).update(
+        lock_expires_at=expires
+    )
+
+
+def finish_runs(runs: Sequence[CronJobLog], token: str) -> list[CronJobLog]:
+    """Store the outcomes of ``runs`` and their jobs' last status, and drop the
+    locks ``token`` holds, in one transaction. Each run's ``start_time`` and
+    ``end_time`` are already set.
+
+    Returns the runs whose outcome was stored; a run declared abandoned
+    meanwhile keeps that verdict (its message says how it ended).
+    """
+    if not runs:
+        return []
+    for run in runs:
+        run.lease_expires_at = None
+    with transaction.atomic(using=database_for_write()):
+        stored = _store_outcomes(runs)
+        recorded = list(runs) if stored == len(runs) else _drop_abandoned(runs)
+        if recorded:
+            _store_states(recorded, token)
+    return recorded
+
+
+def _store_outcomes(runs: Sequence[CronJobLog]) -> int:
+    """One UPDATE of the runs' rows that are still ``running``; the rows it changed."""
+    sql = Statement(CronJobLog)
+    ids = [run.pk for run in runs]
+
+    changes: dict[str, Callable[[CronJobLog], object]] = {
+        "status": lambda run: run.status,
+        "is_success": lambda run: run.is_success,
+        "start_time": lambda run: sql.moment(run.start_time),
+        "end_time": lambda run: sql.moment(run.end_time),
+        "message": lambda run: run.message,
+    }
+    sql.update(
+        ", ".join(
+            f"{sql.column(name)} = {sql.case('id', {run.pk: value(run) for run in runs}, name)}"
+            for name, value in changes.items()
+        )
+        + f", {sql.column('lease_expires_at')} = NULL"
+    )
+    sql.where(
+        f"{sql.column('id')} IN {sql.params(ids)}"
+        f" AND {sql.column('status')} = {sql.param(RunStatus.RUNNING.value)}"
+    )
+    return sql.execute()
+
+
+def _drop_abandoned(runs: Sequence[CronJobLog]) -> list[CronJobLog]:
+    statuses = dict(
+        CronJobLog.objects.filter(pk__in=[run.pk for run in runs]).values_list("pk", "status")
+    )
+    recorded = []
+    for run in runs:
+        if statuses.get(run.pk) == run.status:
+            recorded.append(run)
+            continue
+        CronJobLog.objects.filter(pk=run.pk).update(
+            message=Concat(F("message"), Value(f"\n[The process finished later: {run.status}.]"))
+        )
+    return recorded
+
+
+def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
+    """Each job's last run, status and failure streak, and the locks ``token`` holds dropped."""
+    sql = Statement(CronJobState)
+
+    def per_job(
+        name: str, runs: Sequence[CronJobLog], values: Callable[[CronJobLog], object]
+    ) -> tuple[str, str]:
+        return name, sql.case("job_name", {run.code: values(run) for run in runs}, name)
+
+    successes = [run for run in runs if run.is_success]
+    failures = [run.code for run in runs if not run.is_success]
+    streak = sql.column("failure_streak")
+    ours = f"{sql.column('lock_token')} = {sql.param(token)}"
+
+    def if_ours(value: str, name: str) -> tuple[str, str]:
+        return name, f"CASE WHEN {ours} THEN {value} ELSE {sql.column(name)} END"
+
+    changes = [
+        per_job("last_run_id", runs, lambda run: run.pk),
+        per_job("last_status", runs, lambda run: run.status),
+        per_job("last_started_at", runs, lambda run: sql.moment(run.start_time)),
+        per_job("last_finished_at", runs, lambda run: sql.moment(run.end_time)),
+        per_job("last_succeeded_at", successes, lambda run: sql.moment(run.start_time)),
+        (
+            "failure_streak",
+            f"CASE WHEN {sql.column('job_name')} IN {sql.params(failures)} THEN {streak} + 1 "
+            f"ELSE 0 END"
+            if failures
+            else "0",
+        ),
+        # On MySQL an assignment sees the ones before it: lock_token goes last.
+        ("locked", f"CASE WHEN {ours} THEN {sql.param(False)} ELSE {sql.column('locked')} END"),
+        ("lock_expires_at", f"CASE WHEN {ours} THEN NULL ELSE {sql.column('lock_expires_at')} END"),
+        (
+            "lock_token",
+            f"CASE WHEN {ours} THEN {sql.param('')} ELSE {sql.column('lock_token')} END",
+        ),
+    ]
+    sql.update(", ".join(f"{sql.column(name)} = {value}" for name, value in changes))
+    sql.where(f"{sql.column('job_name')} IN {sql.params([run.code for run in runs])}")
+    sql.execute()
+
+
+def give_back(unstarted: Sequence[Claim], before: dict[str, JobState], token: str) -> None:
+    """Undo the claims of runs that never started (the tick was interrupted):
+    their rows go, and each job's state is as ``before`` the claim, so the
+    next tick runs them."""
+    if not unstarted:
+        return
+    with transaction.atomic(using=database_for_write()):
+        for claim in unstarted:
+            assert claim.run is not None
+            CronJobLog.objects.filter(pk=claim.run.pk, status=RunStatus.RUNNING).delete()
+            state = before[claim.code]
+            CronJobState.objects.filter(job_name=claim.code, lock_token=token).update(
+                last_slot=state.last_slot,
+                last_status=state.last_status,
+                last_started_at=state.last_started_at,
+                locked=False,
+                lock_token="",
+                lock_expires_at=None,
+            )
+
+
+class Statement:
+    """An UPDATE of ``model``'s table written as SQL, with named parameters.
+
+    The ORM takes longer to build an UPDATE with a CASE of a hundred branches
+    than the database takes to run it.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.connection = connections[database_for_write()]
+        self.values: dict[str, Any] = {}
+        self._set = ""
+        self._where = ""
+
+    def column(self, name: str) -> str:
+        column: str = self.model._meta.get_field(name).column  # type: ignore[union-attr,assignment]
+        return str(self.connection.ops.quote_name(column))
+
+    def moment(self, value: datetime | None) -> object:
+        """A datetime as the database takes it as a parameter."""
+        return self.connection.ops.adapt_datetimefield_value(value)
+
+    def param(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s"
+
+    def params(self, values: Iterable[object]) -> str:
+        return "(" + ", ".join(self.param(value) for value in values) + ")"
+
+    def case(self, key: str, values: dict[Any, object], otherwise: str) -> str:
+        """``CASE key WHEN k THEN v ... ELSE otherwise END`` for ``values``' items."""
+        if not values:
+            return self.column(otherwise)
+        branches = " ".join(
+            f"WHEN {self.param(when)} THEN {self.param(then)}" for when, then in values.items()
+        )
+        return f"CASE {self.column(key)} {branches} ELSE {self.column(otherwise)} END"
+
+    def update(self, assignments: str) -> None:
+        self._set = assignments
+
+    def where(self, condition: str) -> None:
+        self._where = condition
+
+    def execute(self) -> int:
+        """Run the UPDATE; the number of rows it matched."""
+        table = self.connection.ops.quote_name(self.model._meta.db_table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET {self._set} WHERE {self._where}", self.values)
+            return int(cursor.rowcount)

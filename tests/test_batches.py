@@ -1,0 +1,311 @@
+"""Quick jobs due in one tick are claimed, started and recorded in batches.
+
+Each run keeps its guarantees (claimed once, locked, a row before it starts,
+its outcome stored); only the commits are shared.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from django_cronjobs import batch_claims
+from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
+from django_cronjobs.runner import Runner
+from tests.conftest import command_line_env, run_crons
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+FIRST, SECOND, THIRD = (f"tests.batch_jobs.{name}" for name in ("First", "Second", "Third"))
+QUICK = [FIRST, SECOND, THIRD]
+MANY = [f"tests.many_jobs.Job{number}" for number in range(50)]
+
+
+@pytest.fixture
+def batched(monkeypatch):
+    """The codes of each batch claimed, in order."""
+    batches: list[list[str]] = []
+    claim_and_start = batch_claims.claim_and_start
+
+    def spy(wanted, token):
+        batches.append([claim.code for claim in wanted])
+        return claim_and_start(wanted, token)
+
+    monkeypatch.setattr(batch_claims, "claim_and_start", spy)
+    return batches
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    return [
+        query["sql"]
+        for query in queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))
+    ]
+
+
+def outcomes() -> list[tuple[object, ...]]:
+    return list(
+        CronJobLog.objects.order_by("code", "slot").values_list(
+            "code", "slot", "status", "is_success", "message", "start_time", "end_time",
+            "lease_expires_at", "hostname", "ran_at_time",
+        )
+    )  # fmt: skip
+
+
+def states() -> list[tuple[object, ...]]:
+    runs = {run.pk: (run.code, run.slot) for run in CronJobLog.objects.all()}
+    return [
+        (*row, runs.get(last_run_id))
+        for *row, last_run_id in CronJobState.objects.order_by("job_name").values_list(
+            "job_name", "last_slot", "last_status", "last_started_at", "last_finished_at",
+            "last_succeeded_at", "failure_streak", "locked", "lock_token", "lock_expires_at",
+            "last_run_id",
+        )
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+class TestBusyTick:
+    def test_a_batch_costs_the_same_statements_for_5_jobs_as_for_50(self, clock, batched):
+        counts = []
+        for jobs in (5, 50):
+            CronJobLog.objects.all().delete()
+            CronJobState.objects.all().delete()
+            clock.at(T0)
+            run_crons(*MANY[:jobs])  # first runs: one at a time
+            clock.at(T0 + timedelta(minutes=109))  # each job is due once
+            with CaptureQueriesContext(connection) as queries:
+                out = run_crons(*MANY[:jobs])
+            assert out.count("[✔]") == jobs
+            counts.append(len(statements(queries)))
+        assert [len(batch) for batch in batched] == [5, 50]
+        # Read the states; claim, see what was claimed, insert the running
+        # rows; store the outcomes, store the states.
+        assert counts == [6, 6], counts
+
+    def test_batches_record_what_runs_one_at_a_time_record(self, clock, settings):
+        jobs = [FIRST, "tests.batch_jobs.Failing", SECOND, THIRD]
+        recorded = []
+        for batch_seconds in (0, 0.5):
+            CronJobLog.objects.all().delete()
+            CronJobState.objects.all().delete()
+            settings.CRONJOBS_BATCH_SECONDS = batch_seconds
+            for minute in range(4):
+                clock.at(T0 + minute * MINUTE)
+                run_crons(*jobs)
+            recorded.append((outcomes(), states()))
+        one_at_a_time, batched = recorded
+        assert batched == one_at_a_time
+        failing = CronJobState.objects.get(job_name="batch.failing")
+        assert failing.failure_streak == 4
+        assert CronJobLog.objects.filter(status=RunStatus.SUCCEEDED).count() == 12
+
+    def test_lines_come_in_the_order_of_the_jobs(self, clock, batched):
+        jobs = [FIRST, "tests.batch_jobs.Failing", SECOND, "tests.jobs.DailyJob", THIRD]
+        run_crons(*jobs)
+        clock.at(T0 + MINUTE)
+        assert run_crons(*jobs).splitlines()[2:] == [
+            "[✔] batch.first",
+            "[✘] batch.failing",
+            "[✔] batch.second",
+            "[ ] tests.daily",
+            "[✔] batch.third",
+        ]
+        assert batched == [["batch.first", "batch.failing", "batch.second", "batch.third"]]
+
+    def test_a_slot_another_process_has_is_left_to_it(self, clock, batched, monkeypatch):
+        run_crons(*QUICK)
+        clock.at(T0 + MINUTE)
+        claim_and_start = batch_claims.claim_and_start
+
+        def claimed_by_another_meanwhile(wanted, token):
+            CronJobState.objects.filter(job_name="batch.second").update(last_slot=T0 + MINUTE)
+            return claim_and_start(wanted, token)
+
+        monkeypatch.setattr(batch_claims, "claim_and_start", claimed_by_another_meanwhile)
+        out = run_crons(*QUICK)
+        assert "[ ] batch.second" in out
+        assert batched == [["batch.first", "batch.second", "batch.third"]]
+        assert not CronJobLog.objects.filter(code="batch.second", slot=T0 + MINUTE).exists()
+        assert CronJobLog.objects.filter(slot=T0 + MINUTE, status=RunStatus.SUCCEEDED).count() == 2
+        assert not CronJobState.objects.filter(locked=True).exists()
+
+    def test_a_slot_recorded_missed_by_a_stale_process_is_taken_over(self, clock, batched):
+        run_crons(*QUICK)
+        clock.at(T0 + MINUTE)
+        CronJobLog.objects.create(
+            code="batch.second", slot=T0 + MINUTE, start_time=T0, status=RunStatus.MISSED
+        )
+        assert run_crons(*QUICK).count("[✔]") == 3
+        run = CronJobLog.objects.get(code="batch.second", slot=T0 + MINUTE)
+        assert (run.status, run.message) == (RunStatus.SUCCEEDED, "second")
+        state = CronJobState.objects.get(job_name="batch.second")
+        assert (state.last_run_id, state.locked) == (run.pk, False)
+
+    def test_without_ids_back_from_the_insert_the_rows_are_found(self, clock, monkeypatch):
+        run_crons(*QUICK)
+        clock.at(T0 + MINUTE)
+        features = type(connection.features)
+        monkeypatch.setattr(features, "can_return_rows_from_bulk_insert", False)
+        assert run_crons(*QUICK).count("[✔]") == 3
+        for state in CronJobState.objects.all():
+            run = CronJobLog.objects.get(pk=state.last_run_id)
+            assert (run.slot, run.status) == (T0 + MINUTE, RunStatus.SUCCEEDED)
+
+    def test_a_run_declared_abandoned_meanwhile_keeps_the_verdict(self, clock):
+        jobs = [FIRST, "tests.batch_jobs.AbandonedMeanwhile", THIRD]
+        run_crons(*jobs)
+        # Its first run was abandoned too, and kept the lock: as if it had
+        # succeeded.
+        CronJobState.objects.filter(job_name="batch.abandonedmeanwhile").update(
+            last_status=RunStatus.SUCCEEDED, last_finished_at=F("last_started_at"), locked=False
+        )
+        clock.at(T0 + MINUTE)
+        CronJobLog.objects.all().delete()
+        run_crons(*jobs)
+        run = CronJobLog.objects.get(code="batch.abandonedmeanwhile")
+        assert run.status == RunStatus.ABANDONED
+        assert run.message.endswith("[The process finished later: succeeded.]")
+        statuses = dict(CronJobLog.objects.values_list("code", "status"))
+        assert statuses["batch.first"] == statuses["batch.third"] == RunStatus.SUCCEEDED
+        state = CronJobState.objects.get(job_name="batch.abandonedmeanwhile")
+        assert state.last_run_id != run.pk
+
+    @pytest.mark.parametrize(("batch_seconds", "seen"), [(1e-6, "succeeded"), (60, "running")])
+    def test_outcomes_are_stored_once_the_batch_has_taken_its_time(
+        self, clock, settings, batch_seconds, seen
+    ):
+        settings.CRONJOBS_BATCH_SECONDS = batch_seconds
+        jobs = [FIRST, "tests.batch_jobs.FirstIsStored"]
+        run_crons(*jobs)
+        clock.at(T0 + MINUTE)
+        run_crons(*jobs)
+        watcher = CronJobLog.objects.filter(code="batch.firstisstored").latest("slot")
+        assert watcher.message == seen
+
+    def test_an_interruption_keeps_what_ran_and_gives_back_what_did_not_start(self, clock):
+        jobs = [FIRST, "tests.batch_jobs.Terminated", SECOND, THIRD]
+        run_crons(FIRST, SECOND, THIRD)
+        # Terminated's first run, on its own (it knows no duration yet).
+        report = Runner(handle_signals=True, silent=True).run(["tests.batch_jobs.Terminated"])
+        assert report.interrupted is not None
+        CronJobState.objects.filter(job_name="batch.terminated").update(
+            last_status=RunStatus.SUCCEEDED, last_finished_at=F("last_started_at")
+        )
+        clock.at(T0 + MINUTE)
+        report = Runner(handle_signals=True, silent=True).run(jobs)
+        assert report.interrupted is not None
+        slot = T0 + MINUTE
+        ran = dict(CronJobLog.objects.filter(slot=slot).values_list("code", "status"))
+        assert ran == {"batch.first": RunStatus.SUCCEEDED, "batch.terminated": "interrupted"}
+        for code in ("batch.second", "batch.third"):
+            state = CronJobState.objects.get(job_name=code)
+            assert (state.last_slot, state.last_status, state.locked) == (
+                T0,
+                RunStatus.SUCCEEDED,
+                False,
+            )
+        # The next tick runs the slots given back, and only those.
+        out = run_crons(*jobs)
+        assert out.splitlines()[2:] == [
+            "[ ] batch.first",
+            "[ ] batch.terminated",
+            "[✔] batch.second",
+            "[✔] batch.third",
+        ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "change",
+    [
+        "never ran",
+        "slow last run",
+        "parallel runs",
+        "timeout",
+        "no batches",
+        "file lock",
+        "concurrency",
+    ],
+)
+def test_these_jobs_run_on_their_own(clock, settings, batched, monkeypatch, change):
+    from tests.batch_jobs import Second
+
+    jobs = [FIRST, THIRD, SECOND]
+    if change != "never ran":
+        run_crons(*jobs)
+    clock.at(T0 + MINUTE)
+    if change == "slow last run":
+        CronJobState.objects.filter(job_name="batch.second").update(
+            last_finished_at=F("last_started_at") + timedelta(seconds=0.6)
+        )
+    elif change == "parallel runs":
+        monkeypatch.setattr(Second, "ALLOW_PARALLEL_RUNS", True)
+    elif change == "timeout":
+        monkeypatch.setattr(Second, "TIMEOUT_SECONDS", 30)
+    elif change == "no batches":
+        settings.CRONJOBS_BATCH_SECONDS = 0
+    elif change == "file lock":
+        settings.CRONJOBS_LOCK_BACKEND = "file"
+    report = Runner(concurrency=2 if change == "concurrency" else 1).run(jobs)
+    assert [result.outcome for result in report.results] == ["succeeded"] * 3
+    assert CronJobLog.objects.filter(slot=T0 + MINUTE, status=RunStatus.SUCCEEDED).count() == 3
+    if change in ("never ran", "no batches", "file lock", "concurrency"):
+        assert batched == []
+    else:
+        assert batched == [["batch.first", "batch.third"]]
+
+
+def due_again() -> None:
+    """Every job's history a minute earlier: due once more, on the real clock."""
+    CronJobLog.objects.update(slot=F("slot") - MINUTE)
+    CronJobState.objects.update(last_slot=F("last_slot") - MINUTE, next_due=None, due_key="")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batch_heartbeat_keeps_every_run_of_the_batch_alive(settings):
+    settings.CRONJOBS_LEASE_SECONDS = 0.4
+    settings.CRONJOBS_BATCH_SECONDS = 5
+    jobs = [FIRST, "tests.batch_jobs.LeaseWatching", THIRD]
+    Runner(silent=True).run(jobs)
+    due_again()
+    report = Runner(silent=True).run(jobs)
+    assert [result.outcome for result in report.results] == ["succeeded"] * 3
+    watcher = CronJobLog.objects.filter(code="batch.leasewatching").latest("pk")
+    before, after = (eval(line) for line in watcher.message.splitlines())
+    # First (finished, outcome not stored yet), LeaseWatching, Third (not started).
+    assert len(before) == len(after) == 3
+    assert all(later > earlier for earlier, later in zip(before, after, strict=True))
+    assert not CronJobLog.objects.filter(lease_expires_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_killed_midway_is_recorded_abandoned_and_unlocked():
+    jobs = [FIRST, "tests.batch_jobs.KilledSecondTime", THIRD]
+    Runner(silent=True).run(jobs)
+    due_again()
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "django", "runcrons", *jobs],
+        env=command_line_env(),
+        stdout=subprocess.DEVNULL,
+    )
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    # First ran and Third was claimed: both wait for an outcome, as the
+    # killed run does.
+    assert CronJobLog.objects.running().count() == 3
+    call_command("runcrons", "tests.jobs.EveryMinuteJob", "--force", verbosity=0, silent=True)
+    abandoned = CronJobLog.objects.filter(status=RunStatus.ABANDONED, pid=killed.pid)
+    assert sorted(abandoned.values_list("code", flat=True)) == [
+        "batch.first",
+        "batch.killedsecondtime",
+        "batch.third",
+    ]
+    assert not CronJobState.objects.filter(locked=True).exists()
