@@ -45,18 +45,25 @@ class Claim:
     """The ``running`` row, once the slot is ours."""
 
 
-def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim]:
+def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim] | None:
     """Claim every slot of ``wanted`` that is free, take each job's lock with
     ``token`` and write their ``running`` rows, in one transaction.
 
-    Returns the claims that are ours, with ``run`` set. Several hosts claiming
-    overlapping batches may deadlock on MySQL or PostgreSQL; the loser tries
-    again (outside a caller's transaction).
+    Returns the claims that are ours, with ``run`` set; None (and nothing
+    claimed) when a slot has a row already, which a process with a stale view
+    records as missed just after another claims it: then the runs go one at a
+    time, taking such rows over. Several hosts claiming overlapping batches
+    may deadlock on MySQL or PostgreSQL; the loser tries again (outside a
+    caller's transaction).
     """
     for attempt in range(claims.DEADLOCK_RETRIES):
         try:
             with transaction.atomic(using=database_for_write()):
-                return _start(_claim(wanted, token), token)
+                return _start(_claim(wanted, token))
+        except IntegrityError:
+            for claim in wanted:
+                claim.run = None
+            return None
         except OperationalError:
             for claim in wanted:
                 claim.run = None
@@ -93,17 +100,20 @@ def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
         f" AND ({sql.column('locked')} = {sql.param(False)}"
         f" OR {sql.column('lock_expires_at')} < {sql.param(sql.moment(now))})"
     )
-    sql.execute()
-    claimed = set(
-        CronJobState.objects.filter(job_name__in=codes, lock_token=token).values_list(
-            "job_name", flat=True
+    if sql.can_return:
+        claimed = {code for (code,) in sql.execute_returning("job_name")}
+    else:
+        sql.execute()
+        claimed = set(
+            CronJobState.objects.filter(job_name__in=codes, lock_token=token).values_list(
+                "job_name", flat=True
+            )
         )
-    )
     return [claim for claim in wanted if claim.code in claimed]
 
 
-def _start(ours: list[Claim], token: str) -> list[Claim]:
-    """Write the ``running`` rows of the claimed slots; the claims that got one."""
+def _start(ours: list[Claim]) -> list[Claim]:
+    """Write the ``running`` rows of the claimed slots (IntegrityError if one has a row)."""
     if not ours:
         return []
     now = timezone.now()
@@ -121,17 +131,7 @@ def _start(ours: list[Claim], token: str) -> list[Claim]:
             pid=os.getpid(),
         )
         runs.append(claim.run)
-    try:
-        with transaction.atomic(using=database_for_write()):
-            CronJobLog.objects.bulk_create(runs)
-    except IntegrityError:
-        # A slot already has a row: a process with a stale view recorded it
-        # as missed just after we claimed it. Row by row, taking those over.
-        for claim in ours:
-            claim.run = claims.start_run(claim.code, claim.slot, claim.ran_at_time)
-            if claim.run is None:
-                claims.release_lock(claim.code, token)
-        return [claim for claim in ours if claim.run is not None]
+    CronJobLog.objects.bulk_create(runs)
     if any(run.pk is None for run in runs):
         # The database cannot return the new rows' ids from a bulk insert.
         ids = {
@@ -326,9 +326,27 @@ class Statement:
     def where(self, condition: str) -> None:
         self._where = condition
 
+    @property
+    def can_return(self) -> bool:
+        """Whether the database has UPDATE ... RETURNING (not MySQL/MariaDB)."""
+        vendor = self.connection.vendor
+        return vendor == "postgresql" or (
+            vendor == "sqlite" and self.connection.features.can_return_rows_from_bulk_insert
+        )
+
     def execute(self) -> int:
         """Run the UPDATE; the number of rows it matched."""
-        table = self.connection.ops.quote_name(self.model._meta.db_table)
         with self.connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET {self._set} WHERE {self._where}", self.values)
+            cursor.execute(self._sql(), self.values)
             return int(cursor.rowcount)
+
+    def execute_returning(self, *names: str) -> list[tuple[Any, ...]]:
+        """Run the UPDATE; the ``names`` columns of the rows it changed."""
+        returning = ", ".join(self.column(name) for name in names)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"{self._sql()} RETURNING {returning}", self.values)
+            return list(cursor.fetchall())
+
+    def _sql(self) -> str:
+        table = self.connection.ops.quote_name(self.model._meta.db_table)
+        return f"UPDATE {table} SET {self._set} WHERE {self._where}"

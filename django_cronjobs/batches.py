@@ -152,8 +152,11 @@ class Batch:
         self.entries, self.runs, self.seconds = [], 0, 0.0
         if runs > 1:
             with signals_deferred(self.runner.defers_signals):
-                self._run_together(entries)
-            return
+                if self._run_together(entries):
+                    return
+        self._run_one_at_a_time(entries)
+
+    def _run_one_at_a_time(self, entries: list[Queued | Callable[[], None]]) -> None:
         for entry in entries:
             if isinstance(entry, Queued):
                 with signals_deferred(self.runner.defers_signals):
@@ -163,11 +166,13 @@ class Batch:
             else:
                 entry()
 
-    def _run_together(self, entries: list[Queued | Callable[[], None]]) -> None:
+    def _run_together(self, entries: list[Queued | Callable[[], None]]) -> bool:
+        """Claim, run and record the queued runs together; False if they must go one at a time."""
         token = uuid.uuid4().hex
         queued = [entry for entry in entries if isinstance(entry, Queued)]
         self.runner.refresh_connection()
-        batch_claims.claim_and_start([item.claim for item in queued], token)
+        if batch_claims.claim_and_start([item.claim for item in queued], token) is None:
+            return False
         keeper = BatchHeartbeat(
             [item.claim.run for item in queued if item.claim.run is not None], token
         )
@@ -201,6 +206,7 @@ class Batch:
                 )
         if interruption is not None:
             raise interruption
+        return True
 
     def _store(
         self, pending: list[Queued | Callable[[], None]], token: str, keeper: BatchHeartbeat

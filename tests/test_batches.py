@@ -87,9 +87,11 @@ class TestBusyTick:
             assert out.count("[✔]") == jobs
             counts.append(len(statements(queries)))
         assert [len(batch) for batch in batched] == [5, 50]
-        # Read the states; claim, see what was claimed, insert the running
-        # rows; store the outcomes, store the states.
-        assert counts == [6, 6], counts
+        # Read the states; claim (returning what it claimed; MySQL needs a
+        # SELECT for that), insert the running rows; store the outcomes,
+        # store the states.
+        expected = 6 if connection.vendor == "mysql" else 5
+        assert counts == [expected, expected], counts
 
     def test_batches_record_what_runs_one_at_a_time_record(self, clock, settings):
         jobs = [FIRST, "tests.batch_jobs.Failing", SECOND, THIRD]
