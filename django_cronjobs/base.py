@@ -44,6 +44,21 @@ class CronJobBase:
     DJANGO_CRON_LOCK_TIME: ClassVar[int | None] = None
     MIN_NUM_FAILURES: ClassVar[int] = 10
     remove_successful_cron_logs: ClassVar[bool] = False
+    TASK_BACKEND: ClassVar[str | bool | None] = None
+    """The alias in TASKS of the task backend whose workers run this job's runs;
+    None follows CRONJOBS_TASK_BACKEND; False runs it in runcrons whatever that says."""
+    TASK_QUEUE_NAME: ClassVar[str | None] = None
+    """The queue of its tasks; None follows CRONJOBS_TASK_QUEUE_NAME."""
+
+    @classmethod
+    def task_backend(cls) -> str | None:
+        """The alias of the task backend that runs this job, or None (runcrons runs it)."""
+        own = cls.TASK_BACKEND
+        if own is False:
+            return None
+        if isinstance(own, str) and own:
+            return own
+        return conf.TASK_BACKEND or None
 
     def __init__(self) -> None:
         self.prev_success_cron: Any = None

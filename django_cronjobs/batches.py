@@ -113,6 +113,7 @@ class Batch:
             or not getattr(self.lock_class, "guards_in_claim", False)
             or job_class.ALLOW_PARALLEL_RUNS
             or job_class.timeout() is not None
+            or job_class.task_backend() is not None
         ):
             return None
         seconds = last_run_seconds(state)

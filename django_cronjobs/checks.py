@@ -21,6 +21,7 @@ django_cronjobs.E015   CRON_CLASSES is not a list of dotted paths
 django_cronjobs.E016   the cache lock names an unknown cache
 django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_seconds
 django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
+django_cronjobs.E019   a job cannot be handed to its task backend
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 =====================  ===============================================
 """
@@ -116,3 +117,29 @@ def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             )
         ]
     return []
+
+
+@checks.register()
+def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    entries = [entry for entry in load_jobs() if entry.runnable and entry.job_class is not None]
+    handed_over = [
+        (entry, alias)
+        for entry in entries
+        if entry.job_class is not None and (alias := entry.job_class.task_backend()) is not None
+    ]
+    if not handed_over:
+        return []
+    from .task_runs import usable
+
+    try:
+        lock_class = lock_backend_class(conf.LOCK_BACKEND)
+    except (ImportError, AttributeError):
+        return []  # E014 says it
+    database_lock = lock_class is None or bool(getattr(lock_class, "guards_in_claim", False))
+    errors: list[checks.CheckMessage] = []
+    for entry, alias in handed_over:
+        assert entry.job_class is not None
+        problem = usable(entry.job_class, alias, database_lock)
+        if problem:
+            errors.append(checks.Error(problem, obj=entry.name, id="django_cronjobs.E019"))
+    return errors

@@ -165,11 +165,14 @@ def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
     return run
 
 
-def finish_run(run: CronJobLog, lock_token: str | None) -> None:
+def finish_run(
+    run: CronJobLog, lock_token: str | None, *, expected: str = RunStatus.RUNNING
+) -> None:
     """Store the run's outcome and the job's last status; drop our database lock.
 
     One transaction: the outcome and the freed lock are written together,
-    and the database flushes its log once.
+    and the database flushes its log once. ``expected`` is the status the
+    run's row must still have (``enqueued`` for a run that never started).
     """
     run.end_time = timezone.now()
     run.lease_expires_at = None
@@ -182,7 +185,7 @@ def finish_run(run: CronJobLog, lock_token: str | None) -> None:
     if run.is_success:
         changes["last_succeeded_at"] = run.start_time
     with transaction.atomic(using=database_for_write()):
-        recorded = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        recorded = CronJobLog.objects.filter(pk=run.pk, status=expected).update(
             status=run.status,
             is_success=run.is_success,
             end_time=run.end_time,

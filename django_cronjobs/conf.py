@@ -114,6 +114,21 @@ class Settings:
         return _setting("CRONJOBS_BATCH_SECONDS", None, 0.5)  # type: ignore[no-any-return]
 
     @property
+    def TASK_BACKEND(self) -> str | None:
+        """Alias in TASKS of the task backend that runs every job's runs; None: in runcrons."""
+        return _setting("CRONJOBS_TASK_BACKEND", None, None)  # type: ignore[no-any-return]
+
+    @property
+    def TASK_QUEUE_NAME(self) -> str:
+        """Queue of the tasks that run jobs (a job's TASK_QUEUE_NAME wins)."""
+        return _setting("CRONJOBS_TASK_QUEUE_NAME", None, "default")  # type: ignore[no-any-return]
+
+    @property
+    def TASK_START_SECONDS(self) -> float:
+        """Seconds a worker has to start an enqueued run before it is abandoned."""
+        return _setting("CRONJOBS_TASK_START_SECONDS", None, 600)  # type: ignore[no-any-return]
+
+    @property
     def DELETE_LOGS_OLDER_THAN(self) -> float | None:
         """Days after which finished CronJobLog rows are deleted; None keeps them."""
         return _setting(  # type: ignore[no-any-return]

@@ -12,6 +12,7 @@ from .conf import conf
 
 
 class RunStatus(models.TextChoices):
+    ENQUEUED = "enqueued", _("enqueued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
     FAILED = "failed", _("failed")
@@ -108,7 +109,18 @@ class CronJobLog(models.Model):
         _("lease expires at"),
         null=True,
         blank=True,
-        help_text=_("A running run whose heartbeat stops past this moment is abandoned."),
+        help_text=_(
+            "A running run whose heartbeat stops past this moment is abandoned; an enqueued "
+            "run that no worker has started by then too."
+        ),
+    )
+    task_id = models.CharField(
+        _("task id"),
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The id of the task that runs it, when the job is handed to a task backend."),
     )
 
     objects = CronJobsManager.from_queryset(CronJobLogQuerySet)()

@@ -75,13 +75,22 @@ def abandon_dead_runs() -> RecoveryScan:
         )
         if _abandon(run, why):
             scan.abandoned.append(run)
+    # Enqueued runs: their pid is the runcrons that enqueued them; only the
+    # start deadline counts.
+    for run in CronJobLog.objects.filter(status=RunStatus.ENQUEUED, lease_expires_at__lt=now):
+        why = (
+            f"no worker started task {run.task_id or '(not enqueued)'} by "
+            f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} (its start deadline)"
+        )
+        if _abandon(run, why):
+            scan.abandoned.append(run)
     return scan
 
 
 def _abandon(run: CronJobLog, why: str) -> bool:
     now = timezone.now()
     message = f"Abandoned: {why}.\n{run.message}".rstrip("\n")
-    updated = CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+    updated = CronJobLog.objects.filter(pk=run.pk, status=run.status).update(
         status=RunStatus.ABANDONED,
         is_success=False,
         end_time=now,

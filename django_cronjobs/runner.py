@@ -38,6 +38,7 @@ logger = logging.getLogger("django_cronjobs")
 
 CHECK_MARK = "\N{HEAVY CHECK MARK}"
 BALLOT_X = "\N{HEAVY BALLOT X}"
+ARROW = "\N{RIGHTWARDS ARROW}"
 HEADER = ("Running Crons", "=" * 40)
 # A connection left idle this long while a job ran is checked before reuse.
 IDLE_CONNECTION_SECONDS = 60
@@ -383,6 +384,14 @@ class Runner:
         if lock_class is not None and not job_class.ALLOW_PARALLEL_RUNS:
             lock = lock_class(job_class, self.silent)
         database_lock = lock is not None and _guards_in_claim(lock)
+        alias = job_class.task_backend()
+        if alias is not None:
+            from .task_runs import usable
+
+            problem = usable(job_class, alias, lock is None or database_lock)
+            if problem:
+                self._broken(code, Problem("django_cronjobs.E019", problem))
+                return False
         try:
             if lock is not None and not database_lock and not lock.lock():
                 self._locked(code, lock)
@@ -407,6 +416,8 @@ class Runner:
             if not claims.claim(code, slot, lock if database_lock else None, request=request):
                 self.not_claimed(code, state, lock if database_lock else None)
                 return False
+            if alias is not None:
+                return self._enqueue(execution, alias, missed)
             try:
                 if missed is not None:
                     self._write_missed(code, missed)
@@ -428,6 +439,41 @@ class Runner:
         finally:
             if lock is not None and not database_lock:
                 self._release(code, lock)
+
+    def _enqueue(self, execution: Execution, alias: str, missed: SlotPlan | None) -> bool:
+        """Hand the claimed run to the task backend ``alias`` (see :mod:`.task_runs`).
+
+        False when the job cannot run again in this tick (a worker holds its lock).
+        """
+        from .task_runs import enqueue
+
+        code = execution.code
+        try:
+            if missed is not None:
+                self._write_missed(code, missed)
+            run = enqueue(
+                execution.job_class,
+                execution.slot,
+                execution.ran_at_time(),
+                execution.lock_token,
+                alias,
+            )
+        except BaseException:
+            if execution.lock_token:
+                claims.release_lock(code, execution.lock_token)
+            raise
+        if run is None:
+            self.say(f"[ ] {code}")
+            self.report.results.append(JobResult(code, "not_due"))
+            return False
+        if run.status in (RunStatus.ENQUEUED, RunStatus.RUNNING):
+            self.say(f"[{ARROW}] {code} (task {run.task_id} on {alias})")
+            self.report.results.append(JobResult(code, str(run.status), run))
+            # Its lock is the worker's now: the job's next slots wait.
+            return execution.lock_token is None
+        self.ran(run)  # the backend ran it at once
+        self.notify({code: execution.job_class})
+        return True
 
     def not_claimed(self, code: str, state: JobState, database_lock: LockBackend | None) -> None:
         """Report a slot that another process has, or a job whose lock is held."""

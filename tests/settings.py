@@ -92,6 +92,23 @@ TEMPLATES = [
         },
     }
 ]
+# Django's Tasks framework (the backport below Django 6): an immediate
+# backend, a dummy one that keeps what is enqueued, and django-tasks-db's
+# database backend that the db_worker processes of test_tasks.py serve.
+_tasks = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+TASKS: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": f"{_tasks}.backends.immediate.ImmediateBackend"},
+    "dummy": {"BACKEND": f"{_tasks}.backends.dummy.DummyBackend"},
+}
+try:
+    import django_tasks_db  # noqa: F401
+except ImportError:
+    pass
+else:
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS["db"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "cron"]}
+if os.environ.get("CRONJOBS_TEST_LEASE_SECONDS"):
+    CRONJOBS_LEASE_SECONDS = float(os.environ["CRONJOBS_TEST_LEASE_SECONDS"])
 if django.VERSION >= (6, 1):
     # Django 6.1 configures email through MAILERS (the tests read mail.outbox).
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

@@ -48,6 +48,9 @@ BROKEN_ENTRIES = [
 ]
 
 
+# All checks run, including those of django_tasks_db's models (JSONField
+# asks the database what it supports on Django 6.1).
+@pytest.mark.django_db(databases=["default", "cron"])
 @pytest.mark.parametrize(("path", "check_id", "words"), BROKEN_ENTRIES)
 def test_check_reports_the_broken_entry(settings, path, check_id, words):
     settings.CRON_CLASSES = [GOOD, path]
@@ -84,6 +87,7 @@ def test_runcrons_prints_django_cron_messages(settings):
     assert "The cron_job to be run must be a subclass of CronJobBase" in out
 
 
+@pytest.mark.django_db(databases=["default", "cron"])
 def test_a_valid_configuration_has_no_messages(settings):
     settings.CRON_CLASSES = [GOOD, "tests.jobs.DailyJob", "tests.jobs.CronExpressionJob"]
     assert [m for m in checks.run_checks() if m.id.startswith("django_cronjobs")] == []
@@ -140,6 +144,7 @@ def test_every_check_id_is_documented_and_tested():
         "django_cronjobs.E015",
         "django_cronjobs.E016",
         "django_cronjobs.E018",
+        "django_cronjobs.E019",
         "django_cronjobs.W001",
     }
     assert documented == tested

@@ -27,6 +27,7 @@ from ..models import CronJobLog, RunStatus
 COUNT_LIMIT = 10_000
 
 STATUS_COLOURS: dict[str, str] = {
+    RunStatus.ENQUEUED: "#6a5acd",
     RunStatus.RUNNING: "#2f6fb3",
     RunStatus.SUCCEEDED: "#2e7d32",
     RunStatus.FAILED: "#c62828",
@@ -36,6 +37,7 @@ STATUS_COLOURS: dict[str, str] = {
     RunStatus.MISSED: "#757575",
 }
 STATUS_SYMBOLS: dict[str, str] = {
+    RunStatus.ENQUEUED: "\N{HOURGLASS WITH FLOWING SAND}",
     RunStatus.RUNNING: "\N{BLACK RIGHT-POINTING TRIANGLE}",
     RunStatus.SUCCEEDED: "\N{HEAVY CHECK MARK}",
     RunStatus.FAILED: "\N{HEAVY BALLOT X}",
@@ -117,6 +119,7 @@ DETAIL_FIELDS: Any = [
     "pid",
     "host_id",
     "lease_expires_at",
+    "task_id",
     "message_text",
 ]
 

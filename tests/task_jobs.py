@@ -1,0 +1,80 @@
+"""Jobs whose runs are handed to Django's Tasks framework (see test_tasks.py)."""
+
+from __future__ import annotations
+
+import os
+
+from django_cronjobs import CronJobBase, Schedule
+
+
+class TaskJob(CronJobBase):
+    """Runs on the immediate backend: within runcrons, through the task."""
+
+    code = "tasks.immediate"
+    schedule = Schedule(run_every_mins=1)
+    TASK_BACKEND = "default"
+
+    def do(self) -> str:
+        return f"pid {os.getpid()}"
+
+
+class QueuedJob(CronJobBase):
+    """Its tasks wait on the dummy backend: no worker ever runs them."""
+
+    code = "tasks.queued"
+    schedule = Schedule(run_every_mins=1)
+    TASK_BACKEND = "dummy"
+
+    def do(self) -> str:
+        return "ran"
+
+
+class DiesOnTheWorker(CronJobBase):
+    """Its worker process dies while it runs (SIGKILL, as the OOM killer does)."""
+
+    code = "tasks.dies"
+    schedule = Schedule(run_every_mins=1)
+    TASK_BACKEND = "dummy"
+
+    def do(self) -> None:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class FollowsTheSetting(CronJobBase):
+    """No TASK_BACKEND of its own: CRONJOBS_TASK_BACKEND decides."""
+
+    code = "tasks.follows"
+    schedule = Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        return f"pid {os.getpid()}"
+
+
+class StaysInRuncrons(FollowsTheSetting):
+    code = "tasks.stays"
+    TASK_BACKEND = False
+
+
+def _worker_job(number: int) -> type[CronJobBase]:
+    def do(self: CronJobBase) -> str:
+        return f"pid {os.getpid()}"
+
+    return type(
+        f"WorkerJob{number}",
+        (CronJobBase,),
+        {
+            "__module__": __name__,
+            "code": f"tasks.worker{number}",
+            "schedule": Schedule(run_every_mins=1),
+            "TASK_BACKEND": "db",
+            "TASK_QUEUE_NAME": "cron",
+            "do": do,
+        },
+    )
+
+
+WorkerJob0 = _worker_job(0)
+WorkerJob1 = _worker_job(1)
+WorkerJob2 = _worker_job(2)
