@@ -46,7 +46,8 @@ class CronJobBase:
     remove_successful_cron_logs: ClassVar[bool] = False
     TASK_BACKEND: ClassVar[str | bool | None] = None
     """The alias in TASKS of the task backend whose workers run this job's runs;
-    None follows CRONJOBS_TASK_BACKEND; False runs it in runcrons whatever that says."""
+    None follows CRONJOBS_TASK_BACKEND; True means that setting, else the "default"
+    alias; False runs it in runcrons whatever the setting says."""
     TASK_QUEUE_NAME: ClassVar[str | None] = None
     """The queue of its tasks; None follows CRONJOBS_TASK_QUEUE_NAME."""
 
@@ -58,6 +59,8 @@ class CronJobBase:
             return None
         if isinstance(own, str) and own:
             return own
+        if own is True:
+            return conf.TASK_BACKEND or "default"
         return conf.TASK_BACKEND or None
 
     def __init__(self) -> None:

@@ -169,11 +169,27 @@ def finish_runs(runs: Sequence[CronJobLog], token: str) -> list[CronJobLog]:
     for run in runs:
         run.lease_expires_at = None
     with transaction.atomic(using=database_for_write()):
-        stored = _store_outcomes(runs)
+        stored = sum(_store_outcomes(chunk) for chunk in _by_size(runs))
         recorded = list(runs) if stored == len(runs) else _drop_abandoned(runs)
         if recorded:
             _store_states(recorded, token)
     return recorded
+
+
+STATEMENT_TEXT = 1_000_000
+"""Characters of messages one UPDATE carries at most (MySQL's max_allowed_packet)."""
+
+
+def _by_size(runs: Sequence[CronJobLog]) -> list[list[CronJobLog]]:
+    chunks: list[list[CronJobLog]] = [[]]
+    size = 0
+    for run in runs:
+        if chunks[-1] and size + len(run.message) > STATEMENT_TEXT:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(run)
+        size += len(run.message)
+    return chunks
 
 
 def _store_outcomes(runs: Sequence[CronJobLog]) -> int:
@@ -261,17 +277,27 @@ def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
 
 
 def give_back(unstarted: Sequence[Claim], before: dict[str, JobState], token: str) -> None:
-    """Undo the claims of runs that never started (the tick was interrupted):
-    their rows go, and each job's state is as ``before`` the claim, so the
-    next tick runs them."""
+    """Undo the claims of runs that never started: their rows go, and each job's
+    state is as ``before`` the claim, so a later tick runs them.
+
+    Only where the row is still this run's ``running`` row and the state
+    still holds this claim (its slot, our lock): a verdict or a claim made
+    elsewhere meanwhile stands.
+    """
     if not unstarted:
         return
     with transaction.atomic(using=database_for_write()):
         for claim in unstarted:
             assert claim.run is not None
-            CronJobLog.objects.filter(pk=claim.run.pk, status=RunStatus.RUNNING).delete()
+            removed, _ = CronJobLog.objects.filter(
+                pk=claim.run.pk, status=RunStatus.RUNNING
+            ).delete()
+            if not removed:
+                continue
             state = before[claim.code]
-            CronJobState.objects.filter(job_name=claim.code, lock_token=token).update(
+            CronJobState.objects.filter(
+                job_name=claim.code, lock_token=token, last_slot=claim.slot
+            ).update(
                 last_slot=state.last_slot,
                 last_status=state.last_status,
                 last_started_at=state.last_started_at,

@@ -39,7 +39,7 @@ from .conf import conf
 from .databases import in_transaction
 from .execution import Execution
 from .heartbeat import LeaseKeeper
-from .interruption import signals_deferred
+from .interruption import signal_pending, signals_deferred
 from .job_states import MOMENTS, JobState
 from .locks import LockBackend
 from .log_text import as_ascii
@@ -53,6 +53,9 @@ logger = logging.getLogger("django_cronjobs")
 MOST_RUNS = 100
 """Runs claimed in one statement at most."""
 
+PARAMETERS_PER_RUN = 13
+"""Query parameters a run adds to the batch's largest statement (SQLite allows 999)."""
+
 STARTED = MOMENTS.index("last_started_at")
 FINISHED = MOMENTS.index("last_finished_at")
 QUICK_OUTCOMES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
@@ -65,6 +68,16 @@ def batch_seconds() -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         return 0.0
     return float(value)
+
+
+def most_runs() -> int:
+    """Runs in one batch at most, within the database's limit of query parameters."""
+    from django.db import connections
+
+    from .databases import database_for_write
+
+    limit = connections[database_for_write()].features.max_query_params
+    return MOST_RUNS if limit is None else min(MOST_RUNS, max(2, limit // PARAMETERS_PER_RUN))
 
 
 def last_run_seconds(state: JobState) -> float | None:
@@ -84,7 +97,10 @@ class Queued:
     execution: Execution
     claim: Claim
     state: JobState
+    started: bool = False
     done: bool = False
+    stored: bool = False
+    given_back: bool = False
 
     @property
     def job_class(self) -> type[CronJobBase]:
@@ -123,7 +139,7 @@ class Batch:
         self, job_class: type[CronJobBase], slot: datetime, state: JobState, seconds: float
     ) -> None:
         """Queue the job for ``slot``; runs the batch first if it is full."""
-        if self.runs >= MOST_RUNS or self.seconds + seconds > self.budget:
+        if self.runs >= most_runs() or self.seconds + seconds > self.budget:
             self.run()
         runner = self.runner
         execution = Execution(
@@ -174,62 +190,76 @@ class Batch:
         self.runner.refresh_connection()
         if batch_claims.claim_and_start([item.claim for item in queued], token) is None:
             return False
-        keeper = BatchHeartbeat(
-            [item.claim.run for item in queued if item.claim.run is not None], token
-        )
+        # A batch that takes much longer than its jobs' last runs did gives its
+        # unstarted runs back, so that other hosts need not wait for them.
+        keeper = BatchHeartbeat(queued, token, max(2 * self.budget, self.budget + 1.0))
         pending: list[Queued | Callable[[], None]] = []
         stored_at = time.monotonic()
         interruption: BaseException | None = None
         with keeper:
             try:
-                for entry in entries:
-                    pending.append(entry)
-                    run = entry.claim.run if isinstance(entry, Queued) else None
-                    if run is None:
-                        continue
-                    assert isinstance(entry, Queued)
-                    run.start_time = timezone.now()
-                    interruption = entry.execution.perform(run)
-                    run.end_time = timezone.now()
-                    entry.done = True
-                    if interruption is not None:
-                        break
-                    if time.monotonic() - stored_at >= self.budget:
-                        self._store(pending, token, keeper)
-                        pending, stored_at = [], time.monotonic()
+                try:
+                    for entry in entries:
+                        pending.append(entry)
+                        if not isinstance(entry, Queued) or entry.claim.run is None:
+                            continue
+                        if signal_pending():
+                            break  # SIGTERM/SIGINT: what has not started is given back
+                        self.runner.refresh_connection()
+                        if not keeper.start(entry):
+                            continue
+                        run = entry.claim.run
+                        run.start_time = timezone.now()
+                        interruption = entry.execution.perform(run)
+                        run.end_time = timezone.now()
+                        entry.done = True
+                        if interruption is not None:
+                            break
+                        if time.monotonic() - stored_at >= self.budget:
+                            self._store(pending, token, keeper)
+                            pending, stored_at = [], time.monotonic()
+                finally:
+                    self._store(pending, token, keeper)
             finally:
-                self._store(pending, token, keeper)
-                unstarted = [item for item in queued if item.claim.run and not item.done]
-                batch_claims.give_back(
-                    [item.claim for item in unstarted],
-                    {item.claim.code: item.state for item in unstarted},
-                    token,
-                )
+                keeper.give_back_unstarted()
         if interruption is not None:
             raise interruption
+        if signal_pending():
+            return True  # delivered as the batch's section ends
+        # Runs given back while a slow job ran: one at a time now.
+        self._run_one_at_a_time([item for item in queued if item.given_back])
         return True
 
     def _store(
         self, pending: list[Queued | Callable[[], None]], token: str, keeper: BatchHeartbeat
     ) -> None:
-        """Store the outcomes of the finished runs in ``pending``, then report them in order."""
-        finished = [item for item in pending if isinstance(item, Queued) and item.done]
+        """Store the outcomes of the finished runs in ``pending``, then report them in order.
+
+        ``pending`` is consumed as it is reported: a failure half-way leaves
+        the rest, and nothing is stored or reported twice.
+        """
+        finished = [
+            item for item in pending if isinstance(item, Queued) and item.done and not item.stored
+        ]
         runs = [item.claim.run for item in finished if item.claim.run is not None]
         if runs:
             self._finish(runs, token)
+            for item in finished:
+                item.stored = True
             keeper.forget(runs)
         runner = self.runner
-        for item in pending:
-            if not isinstance(item, Queued):
-                item()
+        while pending:
+            entry = pending.pop(0)
+            if not isinstance(entry, Queued):
+                entry()
                 continue
-            run = item.claim.run
+            run = entry.claim.run
             if run is None:
-                lock = self.lock_class(item.job_class, runner.silent) if self.lock_class else None
-                runner.not_claimed(item.job_class.code, item.state, lock)
-            elif item.done:
+                lock = self.lock_class(entry.job_class, runner.silent) if self.lock_class else None
+                runner.not_claimed(entry.job_class.code, entry.state, lock)
+            elif entry.done:
                 runner.ran(run)
-                item.execution.finish(run)
+                entry.execution.finish(run)
         runner.notify({item.claim.code: item.job_class for item in finished})
 
     @staticmethod
@@ -250,21 +280,73 @@ class Batch:
 
 
 class BatchHeartbeat(LeaseKeeper):
-    """Keeps the leases and locks of a batch's runs alive until their outcomes are stored."""
+    """Keeps the leases and locks of a batch's runs alive until their outcomes are stored.
 
-    def __init__(self, runs: list[CronJobLog], token: str) -> None:
-        super().__init__(f"batch of {len(runs)}")
+    Once the batch has run ``give_back_after`` seconds, it gives back the
+    runs that have not started (see :meth:`give_back_unstarted`).
+    """
+
+    def __init__(self, queued: list[Queued], token: str, give_back_after: float) -> None:
+        super().__init__(f"a batch of {len(queued)} cron job runs")
         self.token = token
-        self._runs = {run.pk: run for run in runs}
+        self.queued = queued
+        self._runs = {item.claim.run.pk: item.claim.run for item in queued if item.claim.run}
         self._guard = threading.Lock()
+        self._give_back_at = time.monotonic() + give_back_after
+        self._renewed_at = time.monotonic()
+
+    def start(self, item: Queued) -> bool:
+        """Mark ``item`` started, unless it was given back or its lease may have run out."""
+        with self._guard:
+            if item.given_back:
+                return False
+            if time.monotonic() - self._renewed_at >= conf.LEASE_SECONDS:
+                # The heartbeat could not renew the lease: another host may
+                # have abandoned the run and taken the lock.
+                return False
+            item.started = True
+            return True
 
     def forget(self, runs: list[CronJobLog]) -> None:
         with self._guard:
             for run in runs:
                 self._runs.pop(run.pk, None)
 
+    def seconds_to_next_beat(self) -> float:
+        until_give_back = self._give_back_at - time.monotonic()
+        if until_give_back > 0:
+            return max(0.01, min(until_give_back, conf.LEASE_SECONDS / 4))
+        return conf.LEASE_SECONDS / 4
+
     def beat(self) -> None:
+        if time.monotonic() >= self._give_back_at:
+            self.give_back_unstarted()
         with self._guard:
             runs = list(self._runs.values())
         if runs:
             batch_claims.renew_leases(runs, self.token)
+        self._renewed_at = time.monotonic()
+
+    def give_back_unstarted(self) -> list[Queued]:
+        """Give back the claims of the runs that have not started; returns them."""
+        with self._guard:
+            unstarted = [
+                item
+                for item in self.queued
+                if item.claim.run is not None and not item.started and not item.given_back
+            ]
+            for item in unstarted:
+                item.given_back = True
+                self._runs.pop(item.claim.run.pk, None)  # type: ignore[union-attr]
+        try:
+            batch_claims.give_back(
+                [item.claim for item in unstarted],
+                {item.claim.code: item.state for item in unstarted},
+                self.token,
+            )
+        except Exception:
+            with self._guard:
+                for item in unstarted:
+                    item.given_back = False
+            raise
+        return unstarted

@@ -35,6 +35,9 @@ class LeaseKeeper:
     def beat(self) -> None:
         raise NotImplementedError
 
+    def seconds_to_next_beat(self) -> float:
+        return conf.LEASE_SECONDS / 4
+
     def __enter__(self) -> LeaseKeeper:
         if not in_transaction():
             self._thread = threading.Thread(
@@ -55,15 +58,14 @@ class LeaseKeeper:
             self._thread.join(timeout=conf.LEASE_SECONDS / 4)
 
     def _beat_until_stopped(self) -> None:
-        interval = conf.LEASE_SECONDS / 4
         try:
-            while not self._stop.wait(interval):
+            while not self._stop.wait(self.seconds_to_next_beat()):
                 try:
                     close_old_connections()  # reconnects after a dropped connection
                     self.beat()
                     self.beats += 1
                 except Exception:
-                    logger.exception("Heartbeat of cron job %s failed", self.name)
+                    logger.exception("Heartbeat of %s failed", self.name)
         finally:
             connections.close_all()
 
@@ -76,7 +78,7 @@ class Heartbeat(LeaseKeeper):
     """
 
     def __init__(self, run: CronJobLog, lock_token: str | None, lock: LockBackend | None) -> None:
-        super().__init__(run.code)
+        super().__init__(f"cron job {run.code}")
         self.run = run
         self.lock_token = lock_token
         self.lock = lock

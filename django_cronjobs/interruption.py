@@ -72,6 +72,11 @@ def signals_deferred(active: bool) -> Iterator[None]:
     _deliver_pending()
 
 
+def signal_pending() -> bool:
+    """Whether a SIGTERM or SIGINT is held back, waiting for the section to end."""
+    return _Deferral.pending is not None
+
+
 @contextmanager
 def signals_delivered(active: bool) -> Iterator[None]:
     """Inside :func:`signals_deferred`: let the signals through (while do() runs)."""

@@ -259,7 +259,11 @@ class Runner:
         batch = self._batch
         if batch is not None:
             slot, seconds = slots[0], None
-            if len(slots) == 1 and slot is not None and not plan.missed and not self.force:
+            if (
+                len(slots) == 1
+                and slot is not None
+                and not (plan.missed or self.force or requested)
+            ):
                 seconds = batch.accepts(job_class, state)
             if slot is not None and seconds is not None:
                 batch.add(job_class, slot, state, seconds)

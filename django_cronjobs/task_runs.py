@@ -44,8 +44,16 @@ def usable(job_class: type[CronJobBase], alias: str, database_lock: bool) -> str
             "backend (or ALLOW_PARALLEL_RUNS = True): another lock would be dropped when "
             "runcrons exits, before the worker runs the job."
         )
+    start = conf.TASK_START_SECONDS
+    if isinstance(start, bool) or not isinstance(start, int | float) or not start > 0:
+        return f"CRONJOBS_TASK_START_SECONDS must be a number of seconds > 0, not {start!r}."
     try:
         backend(alias)
+        from .tasks import run_cron_job
+
+        run_cron_job.using(
+            backend=alias, queue_name=job_class.TASK_QUEUE_NAME or conf.TASK_QUEUE_NAME
+        )
     except TasksUnavailable as error:
         return str(error)
     except Exception as error:
@@ -65,6 +73,9 @@ def enqueue(
     None if the slot has a run already. A backend that refuses the task gets
     the run recorded ``failed`` with the reason, and the lock dropped.
     """
+    # Imported first: the module needs the Tasks framework and a valid task.
+    from .tasks import run_cron_job
+
     now = timezone.now()
     deadline = now + timedelta(seconds=conf.TASK_START_SECONDS)
     run = CronJobLog(
@@ -78,21 +89,16 @@ def enqueue(
         host_id=claims.host_id(),
         pid=os.getpid(),
     )
-    try:
-        with transaction.atomic(using=database_for_write()):
-            run.save(force_insert=True)
+    with transaction.atomic(using=database_for_write()):
+        if not _write(run):
             if lock_token:
-                # The lock stays until a worker starts the run, or its deadline.
-                CronJobState.objects.filter(job_name=run.code, lock_token=lock_token).update(
-                    lock_expires_at=deadline
-                )
-    except IntegrityError:
+                claims.release_lock(run.code, lock_token)
+            return None
         if lock_token:
-            claims.release_lock(run.code, lock_token)
-        return None
-    # Imported here: the module needs the Tasks framework.
-    from .tasks import run_cron_job
-
+            # The lock stays until a worker starts the run, or its deadline.
+            CronJobState.objects.filter(job_name=run.code, lock_token=lock_token).update(
+                lock_expires_at=deadline
+            )
     queue = job_class.TASK_QUEUE_NAME or conf.TASK_QUEUE_NAME
     try:
         result = run_cron_job.using(backend=alias, queue_name=queue).enqueue(
@@ -114,40 +120,80 @@ def enqueue(
     return run
 
 
+def _write(run: CronJobLog) -> bool:
+    """Insert the ``enqueued`` row; a ``missed`` row for its slot (written by a
+    process with a stale view after our claim) is taken over. False if the
+    slot has a run."""
+    try:
+        with transaction.atomic(using=database_for_write()):
+            run.save(force_insert=True)
+        return True
+    except IntegrityError:
+        pass
+    if run.slot is None:
+        return False
+    missed = CronJobLog.objects.filter(code=run.code, slot=run.slot, status=RunStatus.MISSED)
+    pk = missed.values_list("pk", flat=True).first()
+    if pk is None or not missed.filter(pk=pk).update(
+        status=RunStatus.ENQUEUED,
+        message="",
+        end_time=None,
+        start_time=run.start_time,
+        lease_expires_at=run.lease_expires_at,
+        ran_at_time=run.ran_at_time,
+        hostname=run.hostname,
+        host_id=run.host_id,
+        pid=run.pid,
+    ):
+        return False
+    run.pk = pk
+    return True
+
+
 def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
     """In the worker: start the enqueued run ``run_id`` of ``job`` and run it.
 
     Returns the run's status; a run that cannot start any more is left as it is.
     """
     now = timezone.now()
-    started = CronJobLog.objects.filter(
-        pk=run_id, status=RunStatus.ENQUEUED, lease_expires_at__gte=now
-    ).update(
-        status=RunStatus.RUNNING,
-        start_time=now,
-        lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
-        hostname=claims.hostname(),
-        host_id=claims.host_id(),
-        pid=os.getpid(),
-    )
-    run = CronJobLog.objects.filter(pk=run_id).first()
+    lease = now + timedelta(seconds=conf.LEASE_SECONDS)
+    with transaction.atomic(using=database_for_write()):
+        # Both or neither: the run starts only while its deadline and its
+        # job's lock (which this worker takes over) both hold.
+        started = CronJobLog.objects.filter(
+            pk=run_id, status=RunStatus.ENQUEUED, lease_expires_at__gte=now
+        ).update(
+            status=RunStatus.RUNNING,
+            start_time=now,
+            lease_expires_at=lease,
+            hostname=claims.hostname(),
+            host_id=claims.host_id(),
+            pid=os.getpid(),
+        )
+        run = CronJobLog.objects.filter(pk=run_id).first()
+        if started and run is not None and lock_token:
+            locked = CronJobState.objects.filter(
+                job_name=run.code, lock_token=lock_token, lock_expires_at__gte=now
+            ).update(
+                lock_expires_at=lease,
+                locked_by_host=claims.hostname(),
+                locked_by_pid=os.getpid(),
+            )
+            if not locked:
+                transaction.set_rollback(True, using=database_for_write())
+                logger.warning("Cron job run %s not started: its job's lock is gone", run_id)
+                return "not started: lock gone"
     if not started or run is None:
         status = run.status if run is not None else "gone"
         logger.warning("Cron job run %s not started by this task: it is %s", run_id, status)
         return f"not started: {status}"
-    state = CronJobState.objects.filter(job_name=run.code)
-    state.update(last_started_at=now)
-    if lock_token:
-        # The lock is this worker's now: recovery frees it if this process dies.
-        state.filter(lock_token=lock_token).update(
-            lock_expires_at=run.lease_expires_at,
-            locked_by_host=claims.hostname(),
-            locked_by_pid=os.getpid(),
-        )
+    CronJobState.objects.filter(job_name=run.code).update(last_started_at=now)
     try:
         job_class = import_string(job)
         if not (isinstance(job_class, type) and issubclass(job_class, CronJobBase)):
             raise TypeError(f"{job!r} is not a CronJobBase subclass")
+        if job_class.code != run.code:
+            raise ValueError(f"{job!r} has the code {job_class.code!r}, the run {run.code!r}")
     except Exception as error:
         run.status, run.is_success = RunStatus.FAILED, False
         run.message = f"Cannot import the job {job!r}: {type(error).__name__}: {error}"

@@ -19,7 +19,7 @@ def _alias() -> str:
     return conf.TASK_BACKEND or (default if default in aliases else aliases[0])
 
 
-@framework().task(backend=_alias())  # type: ignore[untyped-decorator]
+@framework().task(backend=_alias(), queue_name=conf.TASK_QUEUE_NAME)  # type: ignore[untyped-decorator]
 def run_cron_job(run_id: int, job: str, lock_token: str) -> str:
     """Run the enqueued run ``run_id`` of the job class at dotted path ``job``.
 

@@ -89,3 +89,20 @@ def _lease_now(self: CronJobBase) -> str:
 
 
 LeaseWatching = _job("LeaseWatching", _lease_now)
+
+
+def _waits_for_third(self: CronJobBase) -> str:
+    """Runs until Third's claim is given back (at most 10 s): a job slower than its batch."""
+    import time
+
+    from django_cronjobs.models import CronJobState
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not CronJobState.objects.get(job_name="batch.third").locked:
+            return "given back"
+        time.sleep(0.05)
+    return "held"
+
+
+WaitsForThird = _job("WaitsForThird", _waits_for_third)

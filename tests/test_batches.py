@@ -93,10 +93,11 @@ class TestBusyTick:
         expected = 6 if connection.vendor == "mysql" else 5
         assert counts == [expected, expected], counts
 
-    def test_batches_record_what_runs_one_at_a_time_record(self, clock, settings):
+    def test_batches_record_what_runs_one_at_a_time_record(self, clock, settings, batched):
         jobs = [FIRST, "tests.batch_jobs.Failing", SECOND, THIRD]
         recorded = []
         for batch_seconds in (0, 0.5):
+            assert batched == []  # none with batches off
             CronJobLog.objects.all().delete()
             CronJobState.objects.all().delete()
             settings.CRONJOBS_BATCH_SECONDS = batch_seconds
@@ -104,8 +105,10 @@ class TestBusyTick:
                 clock.at(T0 + minute * MINUTE)
                 run_crons(*jobs)
             recorded.append((outcomes(), states()))
-        one_at_a_time, batched = recorded
-        assert batched == one_at_a_time
+        one_at_a_time, together = recorded
+        assert together == one_at_a_time
+        # The first minute ran each job alone (no duration known yet), the others in batches.
+        assert batched == [["batch.first", "batch.failing", "batch.second", "batch.third"]] * 3
         failing = CronJobState.objects.get(job_name="batch.failing")
         assert failing.failure_streak == 4
         assert CronJobLog.objects.filter(status=RunStatus.SUCCEEDED).count() == 12
@@ -152,7 +155,7 @@ class TestBusyTick:
         state = CronJobState.objects.get(job_name="batch.second")
         assert (state.last_run_id, state.locked) == (run.pk, False)
 
-    def test_without_ids_back_from_the_insert_the_rows_are_found(self, clock, monkeypatch):
+    def test_without_ids_back_from_the_insert_the_rows_are_found(self, clock, monkeypatch, batched):
         run_crons(*QUICK)
         clock.at(T0 + MINUTE)
         features = type(connection.features)
@@ -161,8 +164,9 @@ class TestBusyTick:
         for state in CronJobState.objects.all():
             run = CronJobLog.objects.get(pk=state.last_run_id)
             assert (run.slot, run.status) == (T0 + MINUTE, RunStatus.SUCCEEDED)
+        assert batched == [["batch.first", "batch.second", "batch.third"]]
 
-    def test_a_run_declared_abandoned_meanwhile_keeps_the_verdict(self, clock):
+    def test_a_run_declared_abandoned_meanwhile_keeps_the_verdict(self, clock, batched):
         jobs = [FIRST, "tests.batch_jobs.AbandonedMeanwhile", THIRD]
         run_crons(*jobs)
         # Its first run was abandoned too, and kept the lock: as if it had
@@ -180,6 +184,31 @@ class TestBusyTick:
         assert statuses["batch.first"] == statuses["batch.third"] == RunStatus.SUCCEEDED
         state = CronJobState.objects.get(job_name="batch.abandonedmeanwhile")
         assert state.last_run_id != run.pk
+        assert batched == [["batch.first", "batch.abandonedmeanwhile", "batch.third"]]
+
+    def test_a_failure_while_reporting_never_stores_an_outcome_twice(
+        self, clock, settings, monkeypatch
+    ):
+        settings.CRONJOBS_BATCH_SECONDS = 1e-6  # store after every run
+        jobs = ["tests.batch_jobs.Failing", FIRST]
+        run_crons(*jobs)
+        clock.at(T0 + MINUTE)
+        reported = Runner.ran
+
+        def broken_pipe(self, run):
+            monkeypatch.setattr(Runner, "ran", reported)
+            raise BrokenPipeError("cron mail went away")
+
+        monkeypatch.setattr(Runner, "ran", broken_pipe)
+        with pytest.raises(BrokenPipeError):
+            run_crons(*jobs)
+        assert CronJobState.objects.get(job_name="batch.failing").failure_streak == 2
+        # First had not started: given back, it runs at the next tick.
+        assert list(CronJobLog.objects.filter(slot=T0 + MINUTE).values_list("code", flat=True)) == [
+            "batch.failing"
+        ]
+        assert not CronJobState.objects.filter(locked=True).exists()
+        assert "[✔] batch.first" in run_crons(*jobs)
 
     @pytest.mark.parametrize(("batch_seconds", "seen"), [(1e-6, "succeeded"), (60, "running")])
     def test_outcomes_are_stored_once_the_batch_has_taken_its_time(
@@ -193,7 +222,7 @@ class TestBusyTick:
         watcher = CronJobLog.objects.filter(code="batch.firstisstored").latest("slot")
         assert watcher.message == seen
 
-    def test_an_interruption_keeps_what_ran_and_gives_back_what_did_not_start(self, clock):
+    def test_an_interruption_keeps_what_ran_and_gives_back_what_did_not_start(self, clock, batched):
         jobs = [FIRST, "tests.batch_jobs.Terminated", SECOND, THIRD]
         run_crons(FIRST, SECOND, THIRD)
         # Terminated's first run, on its own (it knows no duration yet).
@@ -208,6 +237,8 @@ class TestBusyTick:
         slot = T0 + MINUTE
         ran = dict(CronJobLog.objects.filter(slot=slot).values_list("code", "status"))
         assert ran == {"batch.first": RunStatus.SUCCEEDED, "batch.terminated": "interrupted"}
+        # All four were claimed together; the two that never started left no row.
+        assert batched == [["batch.first", "batch.terminated", "batch.second", "batch.third"]]
         for code in ("batch.second", "batch.third"):
             state = CronJobState.objects.get(job_name=code)
             assert (state.last_slot, state.last_status, state.locked) == (
@@ -287,6 +318,22 @@ def test_the_batch_heartbeat_keeps_every_run_of_the_batch_alive(settings):
     assert len(before) == len(after) == 3
     assert all(later > earlier for earlier, later in zip(before, after, strict=True))
     assert not CronJobLog.objects.filter(lease_expires_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_job_gives_the_batch_s_unstarted_runs_back(settings, batched):
+    settings.CRONJOBS_BATCH_SECONDS = 0.1  # given back after 1.1 s
+    jobs = [FIRST, "tests.batch_jobs.WaitsForThird", THIRD]
+    Runner(silent=True).run(jobs)
+    due_again()
+    report = Runner(silent=True).run(jobs)
+    assert [result.outcome for result in report.results] == ["succeeded"] * 3
+    assert batched == [["batch.first", "batch.waitsforthird", "batch.third"]]
+    watcher = CronJobLog.objects.filter(code="batch.waitsforthird").latest("pk")
+    # While it ran, Third's claim and lock were given back; Third ran after it.
+    assert watcher.message == "given back"
+    assert CronJobLog.objects.filter(code="batch.third").count() == 2
+    assert not CronJobState.objects.filter(locked=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)

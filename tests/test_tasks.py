@@ -78,6 +78,36 @@ def test_a_task_delivered_twice_runs_the_job_once(clock):
     assert (state.locked, state.last_run_id) == (False, run.pk)
 
 
+def test_a_worker_whose_lock_is_gone_does_not_start_the_run(clock):
+    run_crons(QUEUED)
+    run = CronJobLog.objects.get()
+    token = CronJobState.objects.get().lock_token
+    # The lock ran out and another runcrons took it for a later slot.
+    CronJobState.objects.update(lock_token="another", lock_expires_at=T0 + 10 * MINUTE)
+    assert run_enqueued(run.pk, QUEUED, token) == "not started: lock gone"
+    run.refresh_from_db()
+    assert run.status == RunStatus.ENQUEUED  # rolled back: the deadline decides
+    assert CronJobState.objects.get().lock_token == "another"
+
+
+def test_a_slot_recorded_missed_by_a_stale_process_is_enqueued_in_that_row(clock):
+    from django_cronjobs import claims
+    from django_cronjobs.job_states import ensure_states
+    from django_cronjobs.task_runs import enqueue
+    from tests.task_jobs import QueuedJob
+
+    ensure_states([QueuedJob.code])
+    assert claims.claim(QueuedJob.code, T0, None)
+    CronJobLog.objects.create(
+        code=QueuedJob.code, slot=T0, start_time=T0, status=RunStatus.MISSED, message="Missed"
+    )
+    run = enqueue(QueuedJob, T0, None, None, "dummy")
+    assert run is not None
+    assert CronJobLog.objects.get().pk == run.pk
+    assert (run.status, run.message) == (RunStatus.ENQUEUED, "")
+    assert run.task_id
+
+
 def test_a_worker_past_the_deadline_does_not_start_the_run(clock, settings):
     settings.CRONJOBS_TASK_START_SECONDS = 60
     run_crons(QUEUED)
