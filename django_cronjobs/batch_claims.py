@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from time import sleep
@@ -58,6 +59,15 @@ def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim] | None:
     """
     for attempt in range(claims.DEADLOCK_RETRIES):
         try:
+            if one_statement():
+                # Alone, the statement is its own transaction; inside a
+                # caller's, a savepoint keeps a refusal from breaking it.
+                with (
+                    transaction.atomic(using=database_for_write())
+                    if in_transaction()
+                    else (nullcontext())
+                ):
+                    return _claim_and_start_at_once(wanted, token)
             with transaction.atomic(using=database_for_write()):
                 return _start(_claim(wanted, token))
         except IntegrityError:
@@ -73,8 +83,86 @@ def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim] | None:
     return []  # pragma: no cover - the loop returns or raises
 
 
-def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
+def one_statement() -> bool:
+    """Whether the database takes an UPDATE and an INSERT (or two UPDATEs) as one
+    statement: PostgreSQL's data-modifying WITH. One statement is one round trip
+    and, alone, one transaction without BEGIN and COMMIT."""
+    return connections[database_for_write()].vendor == "postgresql"
+
+
+def _claim_and_start_at_once(wanted: Sequence[Claim], token: str) -> list[Claim]:
+    """PostgreSQL: the claim and the ``running`` rows of the claimed slots in one statement."""
     now = timezone.now()
+    claim_sql = _claim_statement(wanted, token, now)
+    log = Statement(CronJobLog, claim_sql.values)
+    template = _running_row("", None, None, now)
+    per_row = {"code": "claimed.code", "slot": "claimed.slot", "ran_at_time": "wanted.ran_at_time"}
+    fields = [field for field in CronJobLog._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(log.column(field.name) for field in fields)
+    selected = ", ".join(
+        per_row.get(field.name)
+        or log.param(field.get_db_prep_save(getattr(template, field.attname), log.connection))
+        for field in fields
+    )
+    rows = ", ".join(
+        f"({log.param(claim.code)}, CAST({log.param(claim.ran_at_time)} AS time))"
+        for claim in wanted
+    )
+    state = Statement(CronJobState)
+    statement = (
+        f"WITH claimed (code, slot) AS ({claim_sql.sql()} RETURNING "
+        f"{state.column('job_name')}, {state.column('last_slot')}), "
+        f"wanted (code, ran_at_time) AS (VALUES {rows}) "
+        f"INSERT INTO {log.table} ({columns}) SELECT {selected} "
+        f"FROM claimed JOIN wanted ON wanted.code = claimed.code "
+        f"RETURNING {log.column('id')}, {log.column('code')}"
+    )
+    with log.connection.cursor() as cursor:
+        cursor.execute(statement, log.values)
+        ids = dict((code, pk) for pk, code in cursor.fetchall())
+    ours = []
+    for claim in wanted:
+        if claim.code in ids:
+            claim.run = _running_row(claim.code, claim.slot, claim.ran_at_time, now)
+            claim.run.pk = ids[claim.code]
+            claim.run._state.adding = False
+            claim.run._state.db = database_for_write()
+            ours.append(claim)
+    return ours
+
+
+def _running_row(
+    code: str, slot: datetime | None, ran_at_time: time | None, now: datetime
+) -> CronJobLog:
+    return CronJobLog(
+        code=code,
+        start_time=now,
+        lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
+        status=RunStatus.RUNNING,
+        slot=slot,
+        ran_at_time=ran_at_time,
+        hostname=claims.hostname(),
+        host_id=claims.host_id(),
+        pid=os.getpid(),
+    )
+
+
+def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
+    sql = _claim_statement(wanted, token, timezone.now())
+    if sql.can_return:
+        claimed = {code for (code,) in sql.execute_returning("job_name")}
+    else:
+        sql.execute()
+        claimed = set(
+            CronJobState.objects.filter(
+                job_name__in=[claim.code for claim in wanted], lock_token=token
+            ).values_list("job_name", flat=True)
+        )
+    return [claim for claim in wanted if claim.code in claimed]
+
+
+def _claim_statement(wanted: Sequence[Claim], token: str, now: datetime) -> Statement:
+    """The UPDATE that claims the slots of ``wanted`` (each a compare-and-set)."""
     sql = Statement(CronJobState)
     codes = sorted(claim.code for claim in wanted)
     slots = sql.case(
@@ -100,16 +188,7 @@ def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
         f" AND ({sql.column('locked')} = {sql.param(False)}"
         f" OR {sql.column('lock_expires_at')} < {sql.param(sql.moment(now))})"
     )
-    if sql.can_return:
-        claimed = {code for (code,) in sql.execute_returning("job_name")}
-    else:
-        sql.execute()
-        claimed = set(
-            CronJobState.objects.filter(job_name__in=codes, lock_token=token).values_list(
-                "job_name", flat=True
-            )
-        )
-    return [claim for claim in wanted if claim.code in claimed]
+    return sql
 
 
 def _start(ours: list[Claim]) -> list[Claim]:
@@ -119,17 +198,7 @@ def _start(ours: list[Claim]) -> list[Claim]:
     now = timezone.now()
     runs = []
     for claim in ours:
-        claim.run = CronJobLog(
-            code=claim.code,
-            start_time=now,
-            lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
-            status=RunStatus.RUNNING,
-            slot=claim.slot,
-            ran_at_time=claim.ran_at_time,
-            hostname=claims.hostname(),
-            host_id=claims.host_id(),
-            pid=os.getpid(),
-        )
+        claim.run = _running_row(claim.code, claim.slot, claim.ran_at_time, now)
         runs.append(claim.run)
     CronJobLog.objects.bulk_create(runs)
     if any(run.pk is None for run in runs):
@@ -168,12 +237,41 @@ def finish_runs(runs: Sequence[CronJobLog], token: str) -> list[CronJobLog]:
         return []
     for run in runs:
         run.lease_expires_at = None
+    if one_statement():
+        return _finish_at_once(runs, token)
     with transaction.atomic(using=database_for_write()):
         stored = sum(_store_outcomes(chunk) for chunk in _by_size(runs))
         recorded = list(runs) if stored == len(runs) else _drop_abandoned(runs)
         if recorded:
             _store_states(recorded, token)
     return recorded
+
+
+def _finish_at_once(runs: Sequence[CronJobLog], token: str) -> list[CronJobLog]:
+    """PostgreSQL: the outcomes and the jobs' states in one statement."""
+    outcomes = _outcomes_statement(runs)
+    states = _states_statement(runs, token, outcomes.values)
+    job_name = states.column("job_name")
+    states.where(f"{job_name} IN (SELECT code FROM stored)")
+    statement = (
+        f"WITH stored AS ({outcomes.sql()} RETURNING {outcomes.column('id')}, "
+        f"{outcomes.column('code')}), states AS ({states.sql()}) SELECT {outcomes.column('id')} "
+        "FROM stored"
+    )
+    with outcomes.connection.cursor() as cursor:
+        cursor.execute(statement, outcomes.values)
+        stored = {pk for (pk,) in cursor.fetchall()}
+    for run in runs:
+        if run.pk not in stored:
+            _note_finished_later(run)
+    return [run for run in runs if run.pk in stored]
+
+
+def _note_finished_later(run: CronJobLog) -> None:
+    """A run declared abandoned meanwhile keeps the verdict; its message says how it ended."""
+    CronJobLog.objects.filter(pk=run.pk).update(
+        message=Concat(F("message"), Value(f"\n[The process finished later: {run.status}.]"))
+    )
 
 
 STATEMENT_TEXT = 1_000_000
@@ -194,7 +292,13 @@ def _by_size(runs: Sequence[CronJobLog]) -> list[list[CronJobLog]]:
 
 def _store_outcomes(runs: Sequence[CronJobLog]) -> int:
     """One UPDATE of the runs' rows that are still ``running``; the rows it changed."""
-    sql = Statement(CronJobLog)
+    return _outcomes_statement(runs).execute()
+
+
+def _outcomes_statement(
+    runs: Sequence[CronJobLog], values: dict[str, Any] | None = None
+) -> Statement:
+    sql = Statement(CronJobLog, values)
     ids = [run.pk for run in runs]
 
     changes: dict[str, Callable[[CronJobLog], object]] = {
@@ -215,7 +319,7 @@ def _store_outcomes(runs: Sequence[CronJobLog]) -> int:
         f"{sql.column('id')} IN {sql.params(ids)}"
         f" AND {sql.column('status')} = {sql.param(RunStatus.RUNNING.value)}"
     )
-    return sql.execute()
+    return sql
 
 
 def _drop_abandoned(runs: Sequence[CronJobLog]) -> list[CronJobLog]:
@@ -227,15 +331,19 @@ def _drop_abandoned(runs: Sequence[CronJobLog]) -> list[CronJobLog]:
         if statuses.get(run.pk) == run.status:
             recorded.append(run)
             continue
-        CronJobLog.objects.filter(pk=run.pk).update(
-            message=Concat(F("message"), Value(f"\n[The process finished later: {run.status}.]"))
-        )
+        _note_finished_later(run)
     return recorded
 
 
 def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
     """Each job's last run, status and failure streak, and the locks ``token`` holds dropped."""
-    sql = Statement(CronJobState)
+    _states_statement(runs, token).execute()
+
+
+def _states_statement(
+    runs: Sequence[CronJobLog], token: str, values: dict[str, Any] | None = None
+) -> Statement:
+    sql = Statement(CronJobState, values)
 
     def per_job(
         name: str, runs: Sequence[CronJobLog], values: Callable[[CronJobLog], object]
@@ -273,7 +381,7 @@ def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
     ]
     sql.update(", ".join(f"{sql.column(name)} = {value}" for name, value in changes))
     sql.where(f"{sql.column('job_name')} IN {sql.params([run.code for run in runs])}")
-    sql.execute()
+    return sql
 
 
 def give_back(unstarted: Sequence[Claim], before: dict[str, JobState], token: str) -> None:
@@ -314,10 +422,11 @@ class Statement:
     than the database takes to run it.
     """
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[Model], values: dict[str, Any] | None = None) -> None:
         self.model = model
         self.connection = connections[database_for_write()]
-        self.values: dict[str, Any] = {}
+        self.values: dict[str, Any] = {} if values is None else values
+        """The parameters, by name; statements that go out as one share them."""
         self._set = ""
         self._where = ""
 
@@ -363,16 +472,20 @@ class Statement:
     def execute(self) -> int:
         """Run the UPDATE; the number of rows it matched."""
         with self.connection.cursor() as cursor:
-            cursor.execute(self._sql(), self.values)
+            cursor.execute(self.sql(), self.values)
             return int(cursor.rowcount)
 
     def execute_returning(self, *names: str) -> list[tuple[Any, ...]]:
         """Run the UPDATE; the ``names`` columns of the rows it changed."""
         returning = ", ".join(self.column(name) for name in names)
         with self.connection.cursor() as cursor:
-            cursor.execute(f"{self._sql()} RETURNING {returning}", self.values)
+            cursor.execute(f"{self.sql()} RETURNING {returning}", self.values)
             return list(cursor.fetchall())
 
-    def _sql(self) -> str:
-        table = self.connection.ops.quote_name(self.model._meta.db_table)
+    @property
+    def table(self) -> str:
+        return str(self.connection.ops.quote_name(self.model._meta.db_table))
+
+    def sql(self) -> str:
+        table = self.table
         return f"UPDATE {table} SET {self._set} WHERE {self._where}"
