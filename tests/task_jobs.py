@@ -78,3 +78,17 @@ def _worker_job(number: int) -> type[CronJobBase]:
 WorkerJob0 = _worker_job(0)
 WorkerJob1 = _worker_job(1)
 WorkerJob2 = _worker_job(2)
+
+
+class RetriedOnTheWorker(CronJobBase):
+    """Fails while ``fail`` is set; retried 5 minutes after a failure (immediate backend)."""
+
+    code = "tasks.retried"
+    schedule = Schedule(run_every_mins=60, retry_after_failure_mins=5)
+    TASK_BACKEND = "default"
+    fail = True
+
+    def do(self) -> str:
+        if RetriedOnTheWorker.fail:
+            raise RuntimeError("not yet")
+        return "recovered"

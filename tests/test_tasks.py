@@ -41,6 +41,25 @@ def test_a_run_goes_through_the_task_and_lands_in_its_row(clock):
     assert CronJobLog.objects.filter(status=RunStatus.SUCCEEDED).count() == 2
 
 
+def test_a_failed_task_run_is_retried_as_any_failed_run(clock):
+    from tests.task_jobs import RetriedOnTheWorker
+
+    try:
+        assert "[✘] tasks.retried" in run_crons("tests.task_jobs.RetriedOnTheWorker")
+        assert CronJobState.objects.get().failure_streak == 1
+        clock.at(T0 + 4 * MINUTE)
+        assert "[ ] tasks.retried" in run_crons("tests.task_jobs.RetriedOnTheWorker")
+        RetriedOnTheWorker.fail = False
+        clock.at(T0 + 5 * MINUTE)
+        assert "[✔] tasks.retried" in run_crons("tests.task_jobs.RetriedOnTheWorker")
+    finally:
+        RetriedOnTheWorker.fail = True
+    statuses = list(CronJobLog.objects.order_by("pk").values_list("status", "task_id"))
+    assert [status for status, _ in statuses] == ["failed", "succeeded"]
+    assert all(task_id for _, task_id in statuses)
+    assert CronJobState.objects.get().failure_streak == 0
+
+
 def test_an_enqueued_run_holds_the_lock_until_its_deadline_then_is_abandoned(clock, settings):
     settings.CRONJOBS_TASK_START_SECONDS = 300
     out = run_crons(QUEUED)
