@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -22,7 +22,6 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.models import (
     F,
-    Model,
     Value,
 )
 from django.db.models.functions import Concat
@@ -33,6 +32,7 @@ from .conf import conf
 from .databases import database_for_write, in_transaction
 from .job_states import JobState
 from .models import CronJobLog, CronJobState, RunStatus
+from .update_sql import Statement
 
 
 @dataclass
@@ -413,79 +413,3 @@ def give_back(unstarted: Sequence[Claim], before: dict[str, JobState], token: st
                 lock_token="",
                 lock_expires_at=None,
             )
-
-
-class Statement:
-    """An UPDATE of ``model``'s table written as SQL, with named parameters.
-
-    The ORM takes longer to build an UPDATE with a CASE of a hundred branches
-    than the database takes to run it.
-    """
-
-    def __init__(self, model: type[Model], values: dict[str, Any] | None = None) -> None:
-        self.model = model
-        self.connection = connections[database_for_write()]
-        self.values: dict[str, Any] = {} if values is None else values
-        """The parameters, by name; statements that go out as one share them."""
-        self._set = ""
-        self._where = ""
-
-    def column(self, name: str) -> str:
-        column: str = self.model._meta.get_field(name).column  # type: ignore[union-attr,assignment]
-        return str(self.connection.ops.quote_name(column))
-
-    def moment(self, value: datetime | None) -> object:
-        """A datetime as the database takes it as a parameter."""
-        return self.connection.ops.adapt_datetimefield_value(value)
-
-    def param(self, value: object) -> str:
-        name = f"p{len(self.values)}"
-        self.values[name] = value
-        return f"%({name})s"
-
-    def params(self, values: Iterable[object]) -> str:
-        return "(" + ", ".join(self.param(value) for value in values) + ")"
-
-    def case(self, key: str, values: dict[Any, object], otherwise: str) -> str:
-        """``CASE key WHEN k THEN v ... ELSE otherwise END`` for ``values``' items."""
-        if not values:
-            return self.column(otherwise)
-        branches = " ".join(
-            f"WHEN {self.param(when)} THEN {self.param(then)}" for when, then in values.items()
-        )
-        return f"CASE {self.column(key)} {branches} ELSE {self.column(otherwise)} END"
-
-    def update(self, assignments: str) -> None:
-        self._set = assignments
-
-    def where(self, condition: str) -> None:
-        self._where = condition
-
-    @property
-    def can_return(self) -> bool:
-        """Whether the database has UPDATE ... RETURNING (not MySQL/MariaDB)."""
-        vendor = self.connection.vendor
-        return vendor == "postgresql" or (
-            vendor == "sqlite" and self.connection.features.can_return_rows_from_bulk_insert
-        )
-
-    def execute(self) -> int:
-        """Run the UPDATE; the number of rows it matched."""
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql(), self.values)
-            return int(cursor.rowcount)
-
-    def execute_returning(self, *names: str) -> list[tuple[Any, ...]]:
-        """Run the UPDATE; the ``names`` columns of the rows it changed."""
-        returning = ", ".join(self.column(name) for name in names)
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"{self.sql()} RETURNING {returning}", self.values)
-            return list(cursor.fetchall())
-
-    @property
-    def table(self) -> str:
-        return str(self.connection.ops.quote_name(self.model._meta.db_table))
-
-    def sql(self) -> str:
-        table = self.table
-        return f"UPDATE {table} SET {self._set} WHERE {self._where}"
