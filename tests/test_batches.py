@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -298,6 +299,15 @@ def test_these_jobs_run_on_their_own(clock, settings, batched, monkeypatch, chan
         assert batched == [["batch.first", "batch.third"]]
 
 
+def early_in_a_minute() -> None:
+    """Tests on the real clock: begin early in a minute, so that all their ticks fall
+    in it (a tick in the next minute would see a missed slot and run jobs alone)."""
+    now = datetime.now(UTC)
+    second = now.second + now.microsecond / 1_000_000
+    if second > 40:
+        time.sleep(60.5 - second)
+
+
 def due_again() -> None:
     """Every job's history a minute earlier: due once more, on the real clock."""
     CronJobLog.objects.update(slot=F("slot") - MINUTE)
@@ -306,6 +316,7 @@ def due_again() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_batch_heartbeat_keeps_every_run_of_the_batch_alive(settings):
+    early_in_a_minute()
     settings.CRONJOBS_LEASE_SECONDS = 0.4
     settings.CRONJOBS_BATCH_SECONDS = 5
     jobs = [FIRST, "tests.batch_jobs.LeaseWatching", THIRD]
@@ -323,6 +334,7 @@ def test_the_batch_heartbeat_keeps_every_run_of_the_batch_alive(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_slow_job_gives_the_batch_s_unstarted_runs_back(settings, batched):
+    early_in_a_minute()
     settings.CRONJOBS_BATCH_SECONDS = 0.1  # given back after 1.1 s
     jobs = [FIRST, "tests.batch_jobs.WaitsForThird", THIRD]
     Runner(silent=True).run(jobs)
@@ -339,6 +351,7 @@ def test_a_slow_job_gives_the_batch_s_unstarted_runs_back(settings, batched):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_killed_midway_is_recorded_abandoned_and_unlocked():
+    early_in_a_minute()
     jobs = [FIRST, "tests.batch_jobs.KilledSecondTime", THIRD]
     Runner(silent=True).run(jobs)
     due_again()
