@@ -95,7 +95,7 @@ def _claim_and_start_at_once(wanted: Sequence[Claim], token: str) -> list[Claim]
     now = timezone.now()
     claim_sql = _claim_statement(wanted, token, now)
     log = Statement(CronJobLog, claim_sql.values)
-    template = _running_row("", None, None, now)
+    template = claims.new_run("", None, None, now)
     per_row = {"code": "claimed.code", "slot": "claimed.slot", "ran_at_time": "wanted.ran_at_time"}
     fields = [field for field in CronJobLog._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(log.column(field.name) for field in fields)
@@ -123,28 +123,12 @@ def _claim_and_start_at_once(wanted: Sequence[Claim], token: str) -> list[Claim]
     ours = []
     for claim in wanted:
         if claim.code in ids:
-            claim.run = _running_row(claim.code, claim.slot, claim.ran_at_time, now)
+            claim.run = claims.new_run(claim.code, claim.slot, claim.ran_at_time, now)
             claim.run.pk = ids[claim.code]
             claim.run._state.adding = False
             claim.run._state.db = database_for_write()
             ours.append(claim)
     return ours
-
-
-def _running_row(
-    code: str, slot: datetime | None, ran_at_time: time | None, now: datetime
-) -> CronJobLog:
-    return CronJobLog(
-        code=code,
-        start_time=now,
-        lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
-        status=RunStatus.RUNNING,
-        slot=slot,
-        ran_at_time=ran_at_time,
-        hostname=claims.hostname(),
-        host_id=claims.host_id(),
-        pid=os.getpid(),
-    )
 
 
 def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
@@ -198,7 +182,7 @@ def _start(ours: list[Claim]) -> list[Claim]:
     now = timezone.now()
     runs = []
     for claim in ours:
-        claim.run = _running_row(claim.code, claim.slot, claim.ran_at_time, now)
+        claim.run = claims.new_run(claim.code, claim.slot, claim.ran_at_time, now)
         runs.append(claim.run)
     CronJobLog.objects.bulk_create(runs)
     if any(run.pk is None for run in runs):

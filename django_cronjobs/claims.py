@@ -117,20 +117,38 @@ def claim(
     return rows.update(**changes) == 1
 
 
-def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> CronJobLog | None:
-    """Record the run as running; None if the slot already has a run."""
-    now = timezone.now()
-    run = CronJobLog(
+def new_run(
+    code: str,
+    slot: datetime | None,
+    ran_at_time: time | None,
+    now: datetime,
+    *,
+    status: str = RunStatus.RUNNING,
+    lease_seconds: float | None = None,
+) -> CronJobLog:
+    """An unsaved row of a run by this process, starting ``now``; its lease lasts
+    ``lease_seconds`` (default CRONJOBS_LEASE_SECONDS)."""
+    seconds = conf.LEASE_SECONDS if lease_seconds is None else lease_seconds
+    return CronJobLog(
         code=code,
         start_time=now,
-        lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
-        status=RunStatus.RUNNING,
+        lease_expires_at=now + timedelta(seconds=seconds),
+        status=status,
         slot=slot,
         ran_at_time=ran_at_time,
         hostname=hostname(),
         host_id=host_id(),
         pid=os.getpid(),
     )
+
+
+def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> CronJobLog | None:
+    """Record the run as running; None if the slot already has a run."""
+    return insert_run(new_run(code, slot, ran_at_time, timezone.now()))
+
+
+def insert_run(run: CronJobLog) -> CronJobLog | None:
+    """Insert ``run``; None if its slot has a run already (a ``missed`` row is taken over)."""
     try:
         if in_transaction():
             with transaction.atomic(using=database_for_write()):

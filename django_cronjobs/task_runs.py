@@ -18,7 +18,7 @@ import logging
 import os
 from datetime import datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -76,21 +76,17 @@ def enqueue(
     # Imported first: the module needs the Tasks framework and a valid task.
     from .tasks import run_cron_job
 
-    now = timezone.now()
-    deadline = now + timedelta(seconds=conf.TASK_START_SECONDS)
-    run = CronJobLog(
-        code=job_class.code,
-        start_time=now,
-        lease_expires_at=deadline,
+    run = claims.new_run(
+        job_class.code,
+        slot,
+        ran_at_time,
+        timezone.now(),
         status=RunStatus.ENQUEUED,
-        slot=slot,
-        ran_at_time=ran_at_time,
-        hostname=claims.hostname(),
-        host_id=claims.host_id(),
-        pid=os.getpid(),
+        lease_seconds=conf.TASK_START_SECONDS,
     )
+    deadline = run.lease_expires_at
     with transaction.atomic(using=database_for_write()):
-        if not _write(run):
+        if claims.insert_run(run) is None:
             if lock_token:
                 claims.release_lock(run.code, lock_token)
             return None
@@ -118,36 +114,6 @@ def enqueue(
     # A backend that runs the task at once (ImmediateBackend) has finished it.
     run.refresh_from_db(fields=["status", "is_success", "start_time", "end_time", "message"])
     return run
-
-
-def _write(run: CronJobLog) -> bool:
-    """Insert the ``enqueued`` row; a ``missed`` row for its slot (written by a
-    process with a stale view after our claim) is taken over. False if the
-    slot has a run."""
-    try:
-        with transaction.atomic(using=database_for_write()):
-            run.save(force_insert=True)
-        return True
-    except IntegrityError:
-        pass
-    if run.slot is None:
-        return False
-    missed = CronJobLog.objects.filter(code=run.code, slot=run.slot, status=RunStatus.MISSED)
-    pk = missed.values_list("pk", flat=True).first()
-    if pk is None or not missed.filter(pk=pk).update(
-        status=RunStatus.ENQUEUED,
-        message="",
-        end_time=None,
-        start_time=run.start_time,
-        lease_expires_at=run.lease_expires_at,
-        ran_at_time=run.ran_at_time,
-        hostname=run.hostname,
-        host_id=run.host_id,
-        pid=run.pid,
-    ):
-        return False
-    run.pk = pk
-    return True
 
 
 def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
