@@ -420,12 +420,10 @@ class Runner:
             if not claims.claim(code, slot, lock if database_lock else None, request=request):
                 self.not_claimed(code, state, lock if database_lock else None)
                 return False
-            if alias is not None:
-                return self._enqueue(execution, alias, missed)
             try:
                 if missed is not None:
                     self._write_missed(code, missed)
-                run = execution.start()
+                run = execution.start() if alias is None else self._enqueue(execution, alias)
             except BaseException:
                 if execution.lock_token:
                     claims.release_lock(code, execution.lock_token)
@@ -434,6 +432,8 @@ class Runner:
                 self.say(f"[ ] {code}")
                 self.report.results.append(JobResult(code, "not_due"))
                 return False
+            if alias is not None:
+                return self._handed_over(execution, run, alias)
             try:
                 execution.run(run)
             finally:
@@ -444,32 +444,23 @@ class Runner:
             if lock is not None and not database_lock:
                 self._release(code, lock)
 
-    def _enqueue(self, execution: Execution, alias: str, missed: SlotPlan | None) -> bool:
-        """Hand the claimed run to the task backend ``alias`` (see :mod:`.task_runs`).
-
-        False when the job cannot run again in this tick (a worker holds its lock).
-        """
+    @staticmethod
+    def _enqueue(execution: Execution, alias: str) -> CronJobLog | None:
+        """Hand the claimed run to the task backend ``alias`` (see :mod:`.task_runs`)."""
         from .task_runs import enqueue
 
+        return enqueue(
+            execution.job_class,
+            execution.slot,
+            execution.ran_at_time(),
+            execution.lock_token,
+            alias,
+        )
+
+    def _handed_over(self, execution: Execution, run: CronJobLog, alias: str) -> bool:
+        """Report a run handed to a task backend; False when the job cannot run again
+        in this tick (a worker holds its lock)."""
         code = execution.code
-        try:
-            if missed is not None:
-                self._write_missed(code, missed)
-            run = enqueue(
-                execution.job_class,
-                execution.slot,
-                execution.ran_at_time(),
-                execution.lock_token,
-                alias,
-            )
-        except BaseException:
-            if execution.lock_token:
-                claims.release_lock(code, execution.lock_token)
-            raise
-        if run is None:
-            self.say(f"[ ] {code}")
-            self.report.results.append(JobResult(code, "not_due"))
-            return False
         if run.status in (RunStatus.ENQUEUED, RunStatus.RUNNING):
             self.say(f"[{ARROW}] {code} (task {run.task_id} on {alias})")
             self.report.results.append(JobResult(code, str(run.status), run))
