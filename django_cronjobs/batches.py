@@ -35,7 +35,7 @@ from django.utils import timezone
 from . import batch_claims
 from .base import CronJobBase
 from .batch_claims import Claim
-from .conf import conf
+from .conf import conf, is_seconds
 from .databases import in_transaction
 from .execution import Execution
 from .heartbeat import LeaseKeeper
@@ -65,9 +65,7 @@ def batch_seconds() -> float:
     """``CRONJOBS_BATCH_SECONDS`` as a number; 0 (no batches) when it is not one
     (the system check django_cronjobs.E018 reports it)."""
     value = conf.BATCH_SECONDS
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        return 0.0
-    return float(value)
+    return float(value) if is_seconds(value, zero=True) else 0.0
 
 
 def most_runs() -> int:
@@ -114,6 +112,7 @@ class Batch:
         self.runner = runner
         self.lock_class = lock_class
         self.budget = batch_seconds()
+        self.most_runs = most_runs()
         self.entries: list[Queued | Callable[[], None]] = []
         """The queued runs, and the lines of the jobs between them that did not run."""
         self.runs = 0
@@ -139,7 +138,7 @@ class Batch:
         self, job_class: type[CronJobBase], slot: datetime, state: JobState, seconds: float
     ) -> None:
         """Queue the job for ``slot``; runs the batch first if it is full."""
-        if self.runs >= most_runs() or self.seconds + seconds > self.budget:
+        if self.runs >= self.most_runs or self.seconds + seconds > self.budget:
             self.run()
         runner = self.runner
         execution = Execution(

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.core import checks
 
 from .base import load_jobs
-from .conf import conf
+from .conf import conf, is_seconds
 from .locks import lock_backend_class
 
 PER_PROCESS_CACHES = (
@@ -108,7 +108,7 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
 @checks.register()
 def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     value = conf.BATCH_SECONDS
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if not is_seconds(value, zero=True):
         return [
             checks.Error(
                 f"CRONJOBS_BATCH_SECONDS must be a number of seconds, 0 or more; got {value!r}.",

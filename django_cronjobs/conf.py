@@ -22,6 +22,13 @@ def _setting(name: str, old_name: str | None, default: Any) -> Any:
     return default if value is _MISSING else value
 
 
+def is_seconds(value: Any, *, zero: bool) -> bool:
+    """Whether a setting's ``value`` is a number of seconds (> 0, or >= 0 with ``zero``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value >= 0 if zero else value > 0
+
+
 class Settings:
     """Typed access to the project's settings."""
 

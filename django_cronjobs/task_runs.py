@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 
 from . import claims
 from .base import CronJobBase
-from .conf import conf
+from .conf import conf, is_seconds
 from .databases import database_for_write
 from .execution import Execution, job_path
 from .log_text import as_log_text
@@ -45,7 +45,7 @@ def usable(job_class: type[CronJobBase], alias: str, database_lock: bool) -> str
             "runcrons exits, before the worker runs the job."
         )
     start = conf.TASK_START_SECONDS
-    if isinstance(start, bool) or not isinstance(start, int | float) or not start > 0:
+    if not is_seconds(start, zero=False):
         return f"CRONJOBS_TASK_START_SECONDS must be a number of seconds > 0, not {start!r}."
     try:
         backend(alias)
