@@ -17,7 +17,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from time import sleep
-from typing import Any
 
 from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.models import (
@@ -27,7 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from . import claims
+from . import claims, postgres_batches
 from .conf import conf
 from .databases import database_for_write, in_transaction
 from .job_states import JobState
@@ -67,7 +66,7 @@ def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim] | None:
                     if in_transaction()
                     else (nullcontext())
                 ):
-                    return _claim_and_start_at_once(wanted, token)
+                    return postgres_batches.claim_and_start(wanted, token)
             with transaction.atomic(using=database_for_write()):
                 return _start(_claim(wanted, token))
         except IntegrityError:
@@ -88,47 +87,6 @@ def one_statement() -> bool:
     statement: PostgreSQL's data-modifying WITH. One statement is one round trip
     and, alone, one transaction without BEGIN and COMMIT."""
     return connections[database_for_write()].vendor == "postgresql"
-
-
-def _claim_and_start_at_once(wanted: Sequence[Claim], token: str) -> list[Claim]:
-    """PostgreSQL: the claim and the ``running`` rows of the claimed slots in one statement."""
-    now = timezone.now()
-    claim_sql = _claim_statement(wanted, token, now)
-    log = Statement(CronJobLog, claim_sql.values)
-    template = claims.new_run("", None, None, now)
-    per_row = {"code": "claimed.code", "slot": "claimed.slot", "ran_at_time": "wanted.ran_at_time"}
-    fields = [field for field in CronJobLog._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(log.column(field.name) for field in fields)
-    selected = ", ".join(
-        per_row.get(field.name)
-        or log.param(field.get_db_prep_save(getattr(template, field.attname), log.connection))
-        for field in fields
-    )
-    rows = ", ".join(
-        f"({log.param(claim.code)}, CAST({log.param(claim.ran_at_time)} AS time))"
-        for claim in wanted
-    )
-    state = Statement(CronJobState)
-    statement = (
-        f"WITH claimed (code, slot) AS ({claim_sql.sql()} RETURNING "
-        f"{state.column('job_name')}, {state.column('last_slot')}), "
-        f"wanted (code, ran_at_time) AS (VALUES {rows}) "
-        f"INSERT INTO {log.table} ({columns}) SELECT {selected} "
-        f"FROM claimed JOIN wanted ON wanted.code = claimed.code "
-        f"RETURNING {log.column('id')}, {log.column('code')}"
-    )
-    with log.connection.cursor() as cursor:
-        cursor.execute(statement, log.values)
-        ids = dict((code, pk) for pk, code in cursor.fetchall())
-    ours = []
-    for claim in wanted:
-        if claim.code in ids:
-            claim.run = claims.new_run(claim.code, claim.slot, claim.ran_at_time, now)
-            claim.run.pk = ids[claim.code]
-            claim.run._state.adding = False
-            claim.run._state.db = database_for_write()
-            ours.append(claim)
-    return ours
 
 
 def _claim(wanted: Sequence[Claim], token: str) -> list[Claim]:
@@ -233,18 +191,7 @@ def finish_runs(runs: Sequence[CronJobLog], token: str) -> list[CronJobLog]:
 
 def _finish_at_once(runs: Sequence[CronJobLog], token: str) -> list[CronJobLog]:
     """PostgreSQL: the outcomes and the jobs' states in one statement."""
-    outcomes = _outcomes_statement(runs)
-    states = _states_statement(runs, token, outcomes.values)
-    job_name = states.column("job_name")
-    states.where(f"{job_name} IN (SELECT code FROM stored)")
-    statement = (
-        f"WITH stored AS ({outcomes.sql()} RETURNING {outcomes.column('id')}, "
-        f"{outcomes.column('code')}), states AS ({states.sql()}) SELECT {outcomes.column('id')} "
-        "FROM stored"
-    )
-    with outcomes.connection.cursor() as cursor:
-        cursor.execute(statement, outcomes.values)
-        stored = {pk for (pk,) in cursor.fetchall()}
+    stored = postgres_batches.finish_runs(runs, token)
     for run in runs:
         if run.pk not in stored:
             _note_finished_later(run)
@@ -276,13 +223,7 @@ def _by_size(runs: Sequence[CronJobLog]) -> list[list[CronJobLog]]:
 
 def _store_outcomes(runs: Sequence[CronJobLog]) -> int:
     """One UPDATE of the runs' rows that are still ``running``; the rows it changed."""
-    return _outcomes_statement(runs).execute()
-
-
-def _outcomes_statement(
-    runs: Sequence[CronJobLog], values: dict[str, Any] | None = None
-) -> Statement:
-    sql = Statement(CronJobLog, values)
+    sql = Statement(CronJobLog)
     ids = [run.pk for run in runs]
 
     changes: dict[str, Callable[[CronJobLog], object]] = {
@@ -303,7 +244,7 @@ def _outcomes_statement(
         f"{sql.column('id')} IN {sql.params(ids)}"
         f" AND {sql.column('status')} = {sql.param(RunStatus.RUNNING.value)}"
     )
-    return sql
+    return sql.execute()
 
 
 def _drop_abandoned(runs: Sequence[CronJobLog]) -> list[CronJobLog]:
@@ -321,13 +262,7 @@ def _drop_abandoned(runs: Sequence[CronJobLog]) -> list[CronJobLog]:
 
 def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
     """Each job's last run, status and failure streak, and the locks ``token`` holds dropped."""
-    _states_statement(runs, token).execute()
-
-
-def _states_statement(
-    runs: Sequence[CronJobLog], token: str, values: dict[str, Any] | None = None
-) -> Statement:
-    sql = Statement(CronJobState, values)
+    sql = Statement(CronJobState)
 
     def per_job(
         name: str, runs: Sequence[CronJobLog], values: Callable[[CronJobLog], object]
@@ -365,7 +300,7 @@ def _states_statement(
     ]
     sql.update(", ".join(f"{sql.column(name)} = {value}" for name, value in changes))
     sql.where(f"{sql.column('job_name')} IN {sql.params([run.code for run in runs])}")
-    return sql
+    sql.execute()
 
 
 def give_back(unstarted: Sequence[Claim], before: dict[str, JobState], token: str) -> None:

@@ -1,7 +1,8 @@
 """UPDATE statements written as SQL with named parameters.
 
 The ORM takes longer to build an UPDATE with a CASE of a hundred branches
-than the database takes to run it; batches write theirs with this.
+than the database takes to run it; batches write theirs with this on SQLite
+and MySQL (on PostgreSQL, see :mod:`django_cronjobs.postgres_batches`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ class Statement:
     than the database takes to run it.
     """
 
-    def __init__(self, model: type[Model], values: dict[str, Any] | None = None) -> None:
+    def __init__(self, model: type[Model]) -> None:
         self.model = model
         self.connection = connections[database_for_write()]
-        self.values: dict[str, Any] = {} if values is None else values
-        """The parameters, by name; statements that go out as one share them."""
+        self.values: dict[str, Any] = {}
+        """The parameters, by name."""
         self._set = ""
         self._where = ""
 
