@@ -1,21 +1,55 @@
 """Every setting django_cronjobs reads, with its default and its django-cron name.
 
-Settings are read on access, so ``override_settings`` works. Where django-cron
+Settings are read on access, so ``override_settings`` works; during a tick
+(:func:`held_for_a_tick`) each is read once. Where django-cron
 used another name, the new name wins and the old one is still honoured.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 
 _MISSING = object()
+T = TypeVar("T")
+
+
+_held: ContextVar[dict[str, Any] | None] = ContextVar("django_cronjobs_held", default=None)
+
+
+@contextmanager
+def held_for_a_tick() -> Iterator[None]:
+    """Within the block, each setting (and each :func:`once_per_tick` value) is
+    read once: a tick reads the same ones for every job, and reading a setting
+    a project does not set costs Django an exception each time."""
+    token = _held.set({})
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
+def once_per_tick(key: str, read: Callable[[], T]) -> T:
+    """``read()``, at most once within :func:`held_for_a_tick` (in this thread)."""
+    held = _held.get()
+    if held is None:
+        return read()
+    value = held.get(key, _MISSING)
+    if value is _MISSING:
+        value = held[key] = read()
+    return value  # type: ignore[no-any-return]
 
 
 def _setting(name: str, old_name: str | None, default: Any) -> Any:
+    return once_per_tick(name, lambda: _read_setting(name, old_name, default))
+
+
+def _read_setting(name: str, old_name: str | None, default: Any) -> Any:
     value = getattr(django_settings, name, _MISSING)
     if value is _MISSING and old_name is not None:
         value = getattr(django_settings, old_name, _MISSING)

@@ -11,19 +11,23 @@ from typing import Any
 
 from django.db import connection, connections, router
 
-from .conf import conf
+from .conf import conf, once_per_tick
 
 
 def database_for_write() -> str:
     from .models import CronJobState
 
-    return conf.DATABASE or router.db_for_write(CronJobState)
+    return once_per_tick(
+        "database for write", lambda: conf.DATABASE or router.db_for_write(CronJobState)
+    )
 
 
 def database_for_read() -> str:
     from .models import CronJobState
 
-    return conf.DATABASE or router.db_for_read(CronJobState)
+    return once_per_tick(
+        "database for read", lambda: conf.DATABASE or router.db_for_read(CronJobState)
+    )
 
 
 def cronjobs_connection() -> Any:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from . import claims, controls, due_times
 from .base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
 from .batches import Batch
-from .conf import conf
+from .conf import conf, held_for_a_tick
 from .databases import database_for_write, in_transaction
 from .exceptions import LockBackendUnavailable
 from .execution import Execution
@@ -105,7 +105,8 @@ class Runner:
 
     def _run_interruptibly(self, names: JobNames | None) -> None:
         try:
-            self._tick(names)
+            with held_for_a_tick():
+                self._tick(names)
         except (KeyboardInterrupt, Interrupted) as error:
             self.report.interrupted = error
             self.shout(f"Interrupted ({error!r}): the running job was recorded as interrupted.")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from django_cronjobs import conf as conf_module
 from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
@@ -304,6 +307,31 @@ class TestQueryCounts:
             q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
         ]
         assert len(statements) == 5, statements
+
+
+class CountingSettings:
+    """Django's settings, counting the reads of each name."""
+
+    def __init__(self) -> None:
+        self.reads: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> object:
+        self.reads[name] += 1
+        return getattr(django_settings, name)
+
+
+def test_a_tick_reads_each_setting_once_and_the_next_tick_again(clock, settings, monkeypatch):
+    counting = CountingSettings()
+    monkeypatch.setattr(conf_module, "django_settings", counting)
+    run_crons("tests.jobs.FailingJob", EVERY_MINUTE, *MANY_JOB_PATHS[:5])
+    assert counting.reads["CRONJOBS_LEASE_SECONDS"] == 1
+    assert max(counting.reads.values()) == 1, counting.reads.most_common(3)
+    # A setting changed between two ticks holds for the next one.
+    settings.CRONJOBS_MESSAGE_MAX_LENGTH = 300
+    clock.at(T0 + timedelta(minutes=1))
+    run_crons("tests.jobs.FailingJob")
+    message = CronJobLog.objects.filter(code="tests.failing").latest("pk").message
+    assert len(message) <= 300
 
 
 MANY_JOB_PATHS = [f"tests.many_jobs.Job{i}" for i in range(50)]
