@@ -1,12 +1,14 @@
-"""A background thread that keeps a running run's lease alive."""
+"""The heartbeat: one thread per process keeps the leases of running runs alive."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from types import TracebackType
 
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from . import claims
 from .conf import conf
@@ -18,8 +20,9 @@ logger = logging.getLogger("django_cronjobs")
 
 
 class LeaseKeeper:
-    """A daemon thread that calls :meth:`beat` every quarter of ``CRONJOBS_LEASE_SECONDS``
-    while the ``with`` block runs, on a connection of its own.
+    """Calls :meth:`beat` every quarter of ``CRONJOBS_LEASE_SECONDS`` while the
+    ``with`` block runs, from the process's heartbeat thread (:class:`Pacemaker`),
+    on a connection of its own.
 
     Inside a caller's transaction it does nothing: the runs' rows are not
     visible to another connection, and the caller's transaction is not ours
@@ -29,8 +32,9 @@ class LeaseKeeper:
     def __init__(self, name: str) -> None:
         self.name = name
         self.beats = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.beating = threading.Lock()
+        """Held by the heartbeat thread during a beat."""
+        self._kept = False
 
     def beat(self) -> None:
         raise NotImplementedError
@@ -40,10 +44,8 @@ class LeaseKeeper:
 
     def __enter__(self) -> LeaseKeeper:
         if not in_transaction():
-            self._thread = threading.Thread(
-                target=self._beat_until_stopped, name=f"heartbeat {self.name}", daemon=True
-            )
-            self._thread.start()
+            pacemaker.keep(self)
+            self._kept = True
         return self
 
     def __exit__(
@@ -52,22 +54,88 @@ class LeaseKeeper:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            # A beat stuck on a dead connection must not hold up the outcome.
-            self._thread.join(timeout=conf.LEASE_SECONDS / 4)
+        if self._kept:
+            self._kept = False
+            pacemaker.release(self)
 
-    def _beat_until_stopped(self) -> None:
-        try:
-            while not self._stop.wait(self.seconds_to_next_beat()):
-                try:
-                    close_old_connections()  # reconnects after a dropped connection
-                    self.beat()
-                    self.beats += 1
-                except Exception:
-                    logger.exception("Heartbeat of %s failed", self.name)
-        finally:
-            connections.close_all()
+
+class Pacemaker:
+    """The thread that beats for every :class:`LeaseKeeper` of the process.
+
+    It starts with the first keeper and stays for the next ones: a tick
+    starts no thread per run or batch, a cronloop none per tick. When a beat
+    hangs (a dead connection), the keeper's ``with`` block stops waiting for
+    it after a quarter of the lease, and the next keeper gets a new thread.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._next_beat: dict[LeaseKeeper, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def keep(self, keeper: LeaseKeeper) -> None:
+        with self._changed:
+            self._next_beat[keeper] = time.monotonic() + keeper.seconds_to_next_beat()
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+            self._changed.notify()
+
+    def release(self, keeper: LeaseKeeper) -> None:
+        """No more beats for ``keeper``; waits for one in progress (a quarter lease at most)."""
+        with self._changed:
+            self._next_beat.pop(keeper, None)
+        if keeper.beating.acquire(timeout=conf.LEASE_SECONDS / 4):
+            keeper.beating.release()
+            return
+        with self._changed:
+            # The thread hangs in that beat: other keepers get a new one.
+            self._thread = None
+            if self._next_beat:
+                self._start()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._beat, name="django_cronjobs heartbeat", daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._changed:
+                if self._thread is not me:
+                    return
+                if not self._next_beat:
+                    self._changed.wait()
+                    continue
+                keeper, due = min(self._next_beat.items(), key=lambda item: item[1])
+                if due > time.monotonic():
+                    self._changed.wait(due - time.monotonic())
+                    continue
+                keeper.beating.acquire()
+            try:
+                keeper.beat()
+                keeper.beats += 1
+            except Exception:
+                logger.exception("Heartbeat of %s failed", keeper.name)
+            finally:
+                # A beat every quarter lease can afford its own connection;
+                # none is left open between ticks.
+                connections.close_all()
+                keeper.beating.release()
+            with self._changed:
+                if keeper in self._next_beat:
+                    self._next_beat[keeper] = time.monotonic() + keeper.seconds_to_next_beat()
+
+    def forget_threads(self) -> None:
+        """In a forked child: the parent's thread is not there, nor its locks."""
+        self._changed = threading.Condition()
+        self._next_beat = {}
+        self._thread = None
+
+
+pacemaker = Pacemaker()
+os.register_at_fork(after_in_child=pacemaker.forget_threads)
 
 
 class Heartbeat(LeaseKeeper):

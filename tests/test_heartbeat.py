@@ -1,0 +1,62 @@
+"""The heartbeat thread: one per process, serving every run and batch in turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from django_cronjobs.heartbeat import LeaseKeeper
+
+
+class Beating(LeaseKeeper):
+    """Beats every 10 ms, noting the thread of each beat; ``hang`` holds a beat."""
+
+    def __init__(self, name: str, hang: threading.Event | None = None) -> None:
+        super().__init__(name)
+        self.threads: list[threading.Thread] = []
+        self.hang = hang
+
+    def seconds_to_next_beat(self) -> float:
+        return 0.01
+
+    def beat(self) -> None:
+        self.threads.append(threading.current_thread())
+        if self.hang is not None:
+            self.hang.wait(10)
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_one_thread_beats_for_every_keeper_of_a_process():
+    keepers = [Beating(f"run {number}") for number in range(3)]
+    for keeper in keepers:
+        with keeper:
+            wait_for(lambda keeper=keeper: keeper.beats >= 2)
+    threads = {thread for keeper in keepers for thread in keeper.threads}
+    assert len(threads) == 1, threads
+    beats = keepers[0].beats
+    time.sleep(0.05)
+    assert keepers[0].beats == beats  # none after its block
+
+
+def test_a_hung_beat_holds_its_block_a_quarter_lease_and_no_other_keeper(settings):
+    settings.CRONJOBS_LEASE_SECONDS = 0.4
+    hang = threading.Event()
+    stuck = Beating("stuck", hang=hang)
+    try:
+        with stuck:
+            wait_for(stuck.beating.locked)
+            left = time.monotonic()
+        assert time.monotonic() - left < 0.5  # a quarter lease (0.1 s), and some slack
+        other = Beating("other")
+        with other:
+            wait_for(lambda: other.beats >= 2)
+        assert set(other.threads).isdisjoint(stuck.threads)
+    finally:
+        hang.set()
