@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,15 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--jobs", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--log-rows", type=int, nargs="+", default=[0])
-    parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument("--ticks", type=int, default=20, help="idle ticks per measurement")
+    parser.add_argument("--busy-ticks", type=int, default=5, help="busy ticks per measurement")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each combination this many times, the frameworks taking turns; "
+        "the table shows the medians",
+    )
     parser.add_argument("--django-cron", action="store_true", help="also measure django-cron")
     parser.add_argument(
         "--process",
@@ -78,7 +87,9 @@ def database_url(base: str, framework: str, prefix: str = "bench") -> str:
     return f"{server}/{name}"
 
 
-def measure(python: Path, framework: str, url: str, jobs: int, rows: int, ticks: int) -> dict:
+def measure(
+    python: Path, framework: str, url: str, jobs: int, rows: int, ticks: int, busy_ticks: int
+) -> dict:
     output = subprocess.run(
         [
             str(python),
@@ -93,6 +104,8 @@ def measure(python: Path, framework: str, url: str, jobs: int, rows: int, ticks:
             str(rows),
             "--ticks",
             str(ticks),
+            "--busy-ticks",
+            str(busy_ticks),
         ],
         capture_output=True,
         text=True,
@@ -155,13 +168,17 @@ def measure_ticks(frameworks: dict[str, Path], args: argparse.Namespace) -> None
     print("-" * len(header))
     for rows in args.log_rows:
         for jobs in args.jobs:
-            found = {}
-            for framework, python in frameworks.items():
-                # django-cron's idle tick takes seconds at 1,000 jobs: fewer ticks.
-                ticks = args.ticks if framework == "ours" or jobs < 1000 else 3
-                url = database_url(args.database, framework)
-                result = measure(python, framework, url, jobs, rows, ticks)
-                found[framework] = result
+            runs: dict[str, list[dict]] = {framework: [] for framework in frameworks}
+            for _ in range(args.repeat):
+                for framework, python in frameworks.items():
+                    # django-cron's idle tick takes seconds at 1,000 jobs: fewer ticks.
+                    ticks = args.ticks if framework == "ours" or jobs < 1000 else 3
+                    url = database_url(args.database, framework)
+                    runs[framework].append(
+                        measure(python, framework, url, jobs, rows, ticks, args.busy_ticks)
+                    )
+            found = {framework: medians(results) for framework, results in runs.items()}
+            for framework, result in found.items():
                 print(
                     f"{framework:<12} {result['database']:<10} {jobs:>6} {rows:>10} "
                     f"{result['idle_ms_median']:>9} {result['idle_queries']:>7} "
@@ -177,6 +194,14 @@ def measure_ticks(frameworks: dict[str, Path], args: argparse.Namespace) -> None
                     f"{theirs['busy_ms_per_run'] / max(ours['busy_ms_per_run'], 0.001):>11.1f}x",
                     flush=True,
                 )
+
+
+def medians(results: list[dict]) -> dict:
+    """The median of each timing over repeated measurements (counts are the same in each)."""
+    merged = dict(results[0])
+    for key in ("idle_ms_median", "busy_ms_median", "busy_ms_first", "busy_ms_per_run"):
+        merged[key] = round(statistics.median(result[key] for result in results), 3)
+    return merged
 
 
 if __name__ == "__main__":
