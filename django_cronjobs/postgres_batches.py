@@ -2,8 +2,9 @@
 
 The runs go in as arrays (one per column, unpacked by ``unnest``), so the
 text of each statement is the same for a batch of 2 runs or of 100: the
-driver prepares it once per process and PostgreSQL parses a short statement
-instead of a CASE with a branch per run. Each statement, sent alone, is its
+driver converts its placeholders once per process (its cache takes short
+texts only) and PostgreSQL parses a short statement instead of a CASE with a
+branch per run. Each statement, sent alone, is its
 own transaction: one round trip and one commit.
 """
 
@@ -72,7 +73,7 @@ def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim]:
     alias = database_for_write()
     connection = connections[alias]
     now = timezone.now()
-    # What every new row holds; the lock expires with the runs' lease.
+    # What every new row holds.
     template = claims.new_run("", None, None, now)
     fields = CronJobLog._meta.concrete_fields
     values = [getattr(template, field.attname) for field in fields]
