@@ -26,6 +26,7 @@ from django.utils import timezone
 from .conf import conf
 from .databases import database_for_write, in_transaction
 from .models import CronJobLog, CronJobState, RunStatus
+from .processes import own_start_time
 
 if TYPE_CHECKING:
     from .locks.base import LockBackend
@@ -139,6 +140,7 @@ def new_run(
         hostname=hostname(),
         host_id=host_id(),
         pid=os.getpid(),
+        process_started=own_start_time(),
     )
 
 
@@ -168,7 +170,15 @@ def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
     """
     if run.slot is None:
         return None
-    fields = ["start_time", "status", "ran_at_time", "hostname", "host_id", "pid"]
+    fields = [
+        "start_time",
+        "status",
+        "ran_at_time",
+        "hostname",
+        "host_id",
+        "pid",
+        "process_started",
+    ]
     updated = CronJobLog.objects.filter(
         code=run.code, slot=run.slot, status=RunStatus.MISSED
     ).update(

@@ -96,6 +96,16 @@ class CronJobLog(models.Model):
     )
     hostname = models.CharField(_("host"), max_length=255, blank=True, default="", db_default="")
     pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+    process_started = models.BigIntegerField(
+        _("process start"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When the process with this pid started (clock ticks since boot): a pid the "
+            "kernel gave to another process since is not taken for this run's."
+        ),
+    )
     host_id = models.CharField(
         _("host id"),
         max_length=255,

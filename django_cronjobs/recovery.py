@@ -9,7 +9,6 @@ status, so of several processes that notice, one records it.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 from django.db.models import F, Q
@@ -17,21 +16,9 @@ from django.utils import timezone
 
 from .claims import host_id
 from .models import CronJobLog, CronJobState, RunStatus
+from .processes import is_alive, start_time
 
 logger = logging.getLogger("django_cronjobs")
-
-
-def process_is_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 @dataclass
@@ -49,9 +36,11 @@ class RecoveryScan:
 def abandon_dead_runs() -> RecoveryScan:
     """Mark every running run whose process died as abandoned; free its lock.
 
-    On the run's own host (same host id) the kernel is asked, and its answer
-    wins over the lease either way: a live process is never abandoned, even
-    if its heartbeat lagged. Elsewhere the lease decides.
+    On the run's own host (same host id) the kernel is asked whether the
+    run's process (its pid and start time) still runs, and its answer wins
+    over the lease either way: a live process is never abandoned, even if its
+    heartbeat lagged, and a pid that now belongs to another process does not
+    keep a dead run alive. Elsewhere the lease decides.
     """
     now = timezone.now()
     here = host_id()
@@ -59,7 +48,7 @@ def abandon_dead_runs() -> RecoveryScan:
     scan = RecoveryScan()
     for run in suspects:
         local = run.host_id == here and run.pid is not None
-        gone = local and not process_is_alive(run.pid)  # type: ignore[arg-type]
+        gone = local and not is_alive(run.pid, run.process_started)  # type: ignore[arg-type]
         expired = run.lease_expires_at is not None and run.lease_expires_at < now
         if local and not gone:
             if expired:
@@ -68,7 +57,7 @@ def abandon_dead_runs() -> RecoveryScan:
         if not (gone or expired):
             continue
         why = (
-            f"process {run.pid} on {run.hostname} is gone"
+            f"process {run.pid} on {run.hostname} is gone{_reused(run.pid)}"
             if gone
             else f"no heartbeat from process {run.pid} on {run.hostname} since "
             f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} (lease expired)"
@@ -85,6 +74,12 @@ def abandon_dead_runs() -> RecoveryScan:
         if _abandon(run, why):
             scan.abandoned.append(run)
     return scan
+
+
+def _reused(pid: int | None) -> str:
+    if pid is not None and start_time(pid) is not None:
+        return " (its pid now belongs to another process)"
+    return ""
 
 
 def _abandon(run: CronJobLog, why: str) -> bool:

@@ -30,6 +30,7 @@ from .execution import Execution, job_path
 from .log_text import as_log_text
 from .models import CronJobLog, CronJobState, RunStatus
 from .notifications import notify_failures
+from .processes import own_start_time
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -135,6 +136,7 @@ def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
             hostname=claims.hostname(),
             host_id=claims.host_id(),
             pid=os.getpid(),
+            process_started=own_start_time(),
         )
         run = CronJobLog.objects.filter(pk=run_id).first()
         if started and run is not None and lock_token:

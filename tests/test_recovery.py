@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from django_cronjobs import claims, recovery
+from django_cronjobs import claims, processes, recovery
 from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
@@ -29,7 +29,13 @@ def dead_pid() -> int:
     return process.pid
 
 
-def crashed_run(host: str, pid: int, lease_until: datetime, host_id: str = "") -> CronJobLog:
+def crashed_run(
+    host: str,
+    pid: int,
+    lease_until: datetime,
+    host_id: str = "",
+    process_started: int | None = None,
+) -> CronJobLog:
     """What a process that died mid-run leaves behind: a running row and a lock."""
     if not host_id:
         host_id = claims.host_id() if host == claims.hostname() else f"{host}|boot|ns"
@@ -51,6 +57,7 @@ def crashed_run(host: str, pid: int, lease_until: datetime, host_id: str = "") -
         hostname=host,
         host_id=host_id,
         pid=pid,
+        process_started=process_started,
         lease_expires_at=lease_until,
     )
 
@@ -67,6 +74,87 @@ def test_a_dead_process_on_this_host_is_abandoned_at_once(clock):
     assert not crashed.is_success
     assert crashed.end_time == T0
     assert CronJobLog.objects.get(slot=T0).is_success
+
+
+@pytest.mark.django_db
+def test_a_pid_that_now_belongs_to_another_process_does_not_keep_a_dead_run(clock):
+    # The run's process died; the kernel gave its pid to an unrelated one.
+    stranger = subprocess.Popen(["sleep", "30"])
+    try:
+        started = processes.start_time(stranger.pid)
+        assert started is not None
+        crashed_run(
+            claims.hostname(), stranger.pid, T0 + timedelta(minutes=2), process_started=started - 1
+        )
+        out = run_crons(EVERY_MINUTE)
+    finally:
+        stranger.kill()
+        stranger.wait()
+    assert f"process {stranger.pid} on {claims.hostname()} is gone" in out
+    assert "its pid now belongs to another process" in out
+    assert "[✔] tests.every_minute" in out
+    assert CronJobLog.objects.get(slot=T0 - timedelta(minutes=1)).status == RunStatus.ABANDONED
+
+
+@pytest.mark.django_db
+def test_the_run_of_a_live_process_with_its_start_time_is_left_alone(clock):
+    crashed_run(
+        claims.hostname(),
+        os.getppid(),
+        T0 - timedelta(hours=1),
+        process_started=processes.start_time(os.getppid()),
+    )
+    report = Runner().run([EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == ["locked"]
+    assert CronJobLog.objects.get().status == RunStatus.RUNNING
+
+
+def _process_with_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start a process that the kernel gives ``pid`` (Linux, as root), or None."""
+    for _ in range(20):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as last_pid:
+                last_pid.write(str(pid - 1))
+        except OSError:
+            return None
+        process = subprocess.Popen(["sleep", "60"])
+        if process.pid == pid:
+            return process
+        process.kill()
+        process.wait()
+    return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_runcrons_whose_pid_is_reused_is_abandoned():
+    # The OOM killer's case: runcrons dies mid-run, and the next process that
+    # starts on the host gets its pid.
+    env = command_line_env(CRONJOBS_TEST_SLEEP="60")
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.SleepingJob"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not CronJobLog.objects.running().exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    killed.kill()
+    killed.wait()
+    impostor = _process_with_pid(killed.pid)
+    if impostor is None:
+        if os.geteuid() == 0 and os.environ.get("CRONJOBS_REQUIRE_SERVICES") == "1":
+            pytest.fail("cannot hand a pid out again here (/proc/sys/kernel/ns_last_pid)")
+        pytest.skip("handing a pid out again needs root on Linux")
+    try:
+        Runner(silent=True).run(["tests.jobs.EveryMinuteJob"])
+    finally:
+        impostor.kill()
+        impostor.wait()
+    run = CronJobLog.objects.get(code="tests.sleeping", pid=killed.pid)
+    assert run.status == RunStatus.ABANDONED
+    assert "its pid now belongs to another process" in run.message
+    assert not CronJobState.objects.get(job_name="tests.sleeping").locked
 
 
 @pytest.mark.django_db

@@ -1,0 +1,63 @@
+"""Telling whether the process that wrote a run is still the one alive under its pid.
+
+A pid alone does not name a process for long: once runcrons dies (SIGKILL,
+the OOM killer), the kernel hands its pid to the next process that starts,
+and ``os.kill(pid, 0)`` then answers for a stranger. So each run also records
+when its process started (Linux: ``/proc/<pid>/stat``, in clock ticks since
+boot), and a process counts as the run's own only if both match.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Field 22 of /proc/<pid>/stat, counted from the state field (field 3) that
+# follows the command name.
+_STARTTIME_AFTER_COMMAND = 22 - 3
+
+_own: tuple[int, int | None] | None = None
+
+
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; None if there is
+    no such process or the system does not say (not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            data = stat.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: the fields
+    # that follow start after its last closing parenthesis.
+    fields = data[data.rindex(b")") + 2 :].split()
+    try:
+        return int(fields[_STARTTIME_AFTER_COMMAND])
+    except (IndexError, ValueError):
+        return None
+
+
+def own_start_time() -> int | None:
+    """This process's :func:`start_time` (read once per process; a fork reads anew)."""
+    global _own
+    pid = os.getpid()
+    if _own is None or _own[0] != pid:
+        _own = (pid, start_time(pid))
+    return _own[1]
+
+
+def is_alive(pid: int, started: int | None = None) -> bool:
+    """Whether the process ``pid`` that started at ``started`` still runs on this host.
+
+    Without a recorded start time (rows of older versions, systems without
+    ``/proc``) the pid alone decides.
+    """
+    if started is not None and os.path.isdir("/proc/self"):
+        return start_time(pid) == started
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
