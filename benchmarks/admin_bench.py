@@ -3,8 +3,11 @@
 One process: L log rows over 50 jobs (statuses mixed, durations varied),
 then each page requested ``--requests`` times through Django's test client
 (middleware, view, queries and template rendering: the server's share of a
-request). Prints one JSON line per page with the median milliseconds and the
-queries. Not a test: see benchmarks/README.md.
+request). Then the same for the Cron jobs pages and the health endpoint with
+``--cron-jobs`` jobs on cron expressions, after one runcrons tick has stored
+their next due moments, as it does in production. Prints one JSON line per
+page with the median milliseconds and the queries. Not a test: see
+benchmarks/README.md.
 
     python benchmarks/admin_bench.py --log-rows 1000000 \\
         --database postgres://postgres@127.0.0.1:5432/bench_admin
@@ -17,7 +20,9 @@ import json
 import statistics
 import sys
 import time
+from io import StringIO
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -33,6 +38,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=10, help="requests per page")
     parser.add_argument("--database", default="sqlite:////tmp/django_cronjobs_admin_bench.sqlite3")
     parser.add_argument("--keep", action="store_true", help="reuse the rows of an earlier run")
+    parser.add_argument(
+        "--cron-jobs", type=int, default=2000, help="jobs on cron expressions (0: none)"
+    )
     return parser.parse_args()
 
 
@@ -84,9 +92,12 @@ def setup_django(args: argparse.Namespace) -> None:
     sys.modules["admin_bench_urls"] = urls
     django.setup()
     from django.contrib import admin
-    from django.urls import path
+    from django.urls import include, path
 
-    urls.urlpatterns = [path("admin/", admin.site.urls)]  # type: ignore[attr-defined]
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("admin/", admin.site.urls),
+        path("cron/", include("django_cronjobs.urls")),
+    ]
     settings.CRON_CLASSES = make_jobs("django_cronjobs", JOBS)
 
 
@@ -125,6 +136,39 @@ def fill_log(rows: int) -> None:
             cursor.execute("ANALYZE")
 
 
+# Cron expressions (with a minute and an hour filled in) and zones, taken in turn.
+CRON_KINDS = (
+    ("{minute} {hour} * * *", "UTC"),  # daily
+    ("{minute} {hour} * * 1-5", "Europe/Berlin"),  # on working days
+    ("{minute} {hour} 1 * *", "America/New_York"),  # monthly
+    ("{minute}/15 * * * *", "UTC"),  # every quarter of an hour
+)
+
+
+def make_cron_jobs(count: int) -> list[str]:
+    """A module ``bench_cron_jobs`` with ``count`` jobs on cron expressions (CRON_KINDS)."""
+    import types
+
+    from django_cronjobs import CronJobBase, Schedule
+
+    module = types.ModuleType("bench_cron_jobs")
+    for number in range(count):
+        expression, zone = CRON_KINDS[number % len(CRON_KINDS)]
+        cron = expression.format(minute=number % 15, hour=number // 15 % 24)
+        module.__dict__[f"Job{number}"] = type(
+            f"Job{number}",
+            (CronJobBase,),
+            {
+                "__module__": "bench_cron_jobs",
+                "code": f"bench.cron{number}",
+                "schedule": Schedule(cron=cron, timezone=zone),
+                "do": lambda self: None,
+            },
+        )
+    sys.modules["bench_cron_jobs"] = module
+    return [f"bench_cron_jobs.Job{number}" for number in range(count)]
+
+
 LOG = "cronjoblog/"
 PAGES = {
     "changelist": LOG,
@@ -139,6 +183,40 @@ PAGES = {
     "cron jobs overview": "cronjob/",
     "a job's page": "cronjob/job/bench.job7/",
 }
+# With --cron-jobs, after the pages above.
+CRON_PAGES = {
+    "cron jobs overview, cron jobs": "/admin/django_cronjobs/cronjob/",
+    "a job's page, cron jobs": "/admin/django_cronjobs/cronjob/job/bench.cron7/",
+    "health endpoint, cron jobs": "/cron/health/",
+}
+
+
+def measure(client: Any, name: str, url: str, requests: int, **figures: Any) -> None:
+    """Print the median server time of ``requests`` requests for ``url``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ok = (200, 503) if url.startswith("/cron/") else (200,)  # 503: a job is unhealthy
+    assert client.get(url).status_code in ok, url  # warm: templates, caches
+    durations = []
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            durations.append((time.perf_counter() - started) * 1000)
+        assert response.status_code in ok
+    print(
+        json.dumps(
+            {
+                "page": name,
+                "database": connection.vendor,
+                **figures,
+                "ms_median": round(statistics.median(durations), 1),
+                "queries": len(queries),
+            }
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -147,10 +225,10 @@ def main() -> None:
     from datetime import timedelta
     from urllib.parse import quote
 
+    from django.conf import settings
     from django.contrib.auth.models import User
-    from django.db import connection
+    from django.core.management import call_command
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from django_cronjobs.job_states import ensure_states
@@ -172,28 +250,15 @@ def main() -> None:
         "tomorrow": quote(str(today + timedelta(days=1))),
         "pk": CronJobLog.objects.order_by("-start_time").values_list("pk", flat=True).first(),
     }
+    log_rows = CronJobLog.objects.count()
     for name, query in PAGES.items():
-        url = base + query.format(**values)
-        assert client.get(url).status_code == 200, url  # warm: templates, caches
-        durations = []
-        for _ in range(args.requests):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(url)
-                durations.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-        print(
-            json.dumps(
-                {
-                    "page": name,
-                    "database": connection.vendor,
-                    "log_rows": CronJobLog.objects.count(),
-                    "ms_median": round(statistics.median(durations), 1),
-                    "queries": len(queries),
-                }
-            ),
-            flush=True,
-        )
+        measure(client, name, base + query.format(**values), args.requests, log_rows=log_rows)
+    if args.cron_jobs:
+        settings.CRON_CLASSES = make_cron_jobs(args.cron_jobs)
+        # One tick stores each job's next due moment (and runs the few due now).
+        call_command("runcrons", stdout=StringIO())
+        for name, url in CRON_PAGES.items():
+            measure(client, name, url, args.requests, jobs=args.cron_jobs)
 
 
 if __name__ == "__main__":
