@@ -125,7 +125,11 @@ def _no_outcome(
         if code is not None and code < 0
         else f"exit code {code}"
     )
-    return ChildOutcome("failed", f"The job's process ended without an outcome ({how}).")
+    # The run died with its process, as a run whose runcrons was killed does:
+    # abandoned, which also makes the next run start in a child again.
+    return ChildOutcome(
+        "abandoned", f"Abandoned: the job's process ended without an outcome ({how})."
+    )
 
 
 def _die_with(parent: int) -> None:

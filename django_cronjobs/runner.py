@@ -8,6 +8,7 @@ the outcome is in the returned :class:`TickReport` and in CronJobLog.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -139,6 +140,11 @@ class Runner:
             scan = abandon_dead_runs()
             for run in scan.abandoned:
                 self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
+                # A run this tick recorded as failed: the tick does not end well.
+                self.report.results.append(JobResult(run.code, RunStatus.ABANDONED, run))
+                state = states.get(run.code)
+                if state is not None and state.last_status == RunStatus.RUNNING:
+                    state.last_status = RunStatus.ABANDONED  # as the scan wrote it
             classes = {entry.code: entry.job_class for entry in runnable if entry.job_class}
             abandoned = {run.code for run in scan.abandoned}
             self.notify({code: job for code, job in classes.items() if code in abandoned})
@@ -151,6 +157,9 @@ class Runner:
                 self.report.results.append(JobResult(entry.code, "locked"))
             else:
                 todo.append((entry, states[entry.code]))
+        # A job whose last run died with its process may kill this one too:
+        # it goes after the others (and into a child process, see run_slot).
+        todo.sort(key=lambda job: crashed_last_time(job[1]))
         # Inside a caller's transaction, other connections cannot see what it
         # wrote (or would wait on its locks): one job after the other there.
         concurrent = self.concurrency > 1 and not in_transaction()
@@ -414,7 +423,7 @@ class Runner:
                 database_lock,
                 signals_handled=self.signals_handled,
                 signals_deferred=self.defers_signals,
-                isolated=self.concurrency > 1,
+                isolated=self.concurrency > 1 or (crashed_last_time(state) and can_spawn()),
                 stop=self.stop_event,
             )
             self.refresh_connection()
@@ -498,6 +507,16 @@ class Runner:
     def _locked(self, code: str, lock: LockBackend) -> None:
         self.say(lock.lock_failed_message())
         self.report.results.append(JobResult(code, "locked"))
+
+
+def crashed_last_time(state: JobState) -> bool:
+    """Whether the job's last run died with the process that ran it."""
+    return state.last_status == RunStatus.ABANDONED
+
+
+def can_spawn() -> bool:
+    """Whether a child process can set Django up again: it needs DJANGO_SETTINGS_MODULE."""
+    return bool(os.environ.get("DJANGO_SETTINGS_MODULE"))
 
 
 def _lock_held(state: JobState) -> bool:

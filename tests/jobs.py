@@ -396,3 +396,23 @@ class SpawningJob(CronJobBase):
             pid_file.write(str(sleeper.pid))
         time.sleep(60)
         return "never"
+
+
+class ProcessKillingJob(CronJobBase):
+    """Ends the process it runs in at every call, as a crash would.
+
+    ``CRONJOBS_TEST_CRASH`` says how: ``exit0`` (``os._exit(0)``), ``sigkill``
+    (the OOM killer) or ``sigsegv``.
+    """
+
+    code = "tests.process_killing"
+    schedule = Schedule(run_every_mins=0)
+
+    def do(self) -> None:
+        import os
+        import signal
+
+        how = os.environ.get("CRONJOBS_TEST_CRASH", "sigkill")
+        if how == "exit0":
+            os._exit(0)
+        os.kill(os.getpid(), signal.SIGSEGV if how == "sigsegv" else signal.SIGKILL)

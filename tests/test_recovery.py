@@ -14,10 +14,11 @@ import pytest
 from django.db import connections
 
 from django_cronjobs import claims, processes, recovery
+from django_cronjobs import runner as runner_module
 from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
-from tests.conftest import command_line_env, run_crons
+from tests.conftest import command_line_env, run_crons, runcrons_command
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 EVERY_MINUTE = "tests.jobs.EveryMinuteJob"
@@ -227,7 +228,11 @@ def test_a_killed_runcrons_is_recorded_and_the_next_tick_runs(settings):
     assert run.status == RunStatus.RUNNING
     assert CronJobState.objects.get(job_name="tests.self_killing").locked
     report = Runner(force=True).run(["tests.jobs.EveryMinuteJob"])
-    assert not report.failed
+    # The tick that found the dead run reports it as a failure (exit status 1).
+    assert [(result.code, result.outcome) for result in report.failed] == [
+        ("tests.self_killing", RunStatus.ABANDONED)
+    ]
+    assert report.results[-1].outcome == RunStatus.SUCCEEDED
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
     assert run.pid == killed.pid
@@ -332,3 +337,43 @@ def test_a_run_finishing_after_it_was_abandoned_keeps_the_verdict(clock):
     assert run.message == "Abandoned\n[The process finished later: succeeded.]"
     state = CronJobState.objects.get(job_name="tests.every_minute")
     assert (state.last_status, state.last_run_id) == (RunStatus.RUNNING, None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["exit0", "sigkill", "sigsegv"])
+def test_a_job_that_kills_its_process_does_not_starve_the_jobs_after_it(how):
+    # Listed first, it ends the first tick before the other job can run.
+    jobs = ("tests.jobs.ProcessKillingJob", "tests.jobs.EveryInvocationJob")
+    first = runcrons_command(*jobs, CRONJOBS_TEST_CRASH=how)
+    assert first.returncode == (
+        0 if how == "exit0" else -signal.SIGKILL if how == "sigkill" else -signal.SIGSEGV
+    )
+    assert not CronJobLog.objects.filter(code="tests.every_invocation").exists()
+    for _ in range(3):
+        tick = runcrons_command(*jobs, CRONJOBS_TEST_CRASH=how)
+        # The crash found, the other job run first, the crashing one in a child.
+        assert tick.returncode == 1, tick.stderr
+        assert "[✔] tests.every_invocation" in tick.stdout
+        assert "[✘] tests.process_killing" in tick.stdout
+    assert CronJobLog.objects.filter(code="tests.every_invocation", is_success=True).count() == 3
+    crashes = CronJobLog.objects.filter(code="tests.process_killing").order_by("pk")
+    assert [run.status for run in crashes] == [RunStatus.ABANDONED] * 4
+    assert "ended without an outcome" in crashes.last().message
+    assert not CronJobLog.objects.running().exists()
+    assert not CronJobState.objects.filter(locked=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_job_whose_last_run_died_runs_after_the_others(clock, monkeypatch):
+    # Where no child process can be started (no DJANGO_SETTINGS_MODULE), the
+    # order alone keeps a crashing job from taking the others down.
+    monkeypatch.setattr(runner_module, "can_spawn", lambda: False)
+    crashed_run(claims.hostname(), dead_pid(), T0 + timedelta(minutes=2))
+    clock.at(T0 + timedelta(minutes=5))
+    report = Runner().run([EVERY_MINUTE, "tests.jobs.EveryFiveMinutesJob"])
+    assert report.results[0].outcome == RunStatus.ABANDONED
+    ran = [result.code for result in report.results if result.outcome == RunStatus.SUCCEEDED]
+    assert ran[0] == "tests.every_five_minutes"
+    assert set(ran[1:]) == {"tests.every_minute"}
+    state = CronJobState.objects.get(job_name="tests.every_minute")
+    assert state.last_status == RunStatus.SUCCEEDED
