@@ -20,6 +20,7 @@ from .interruption import Interrupted, signals_delivered
 from .locks.base import LockBackend
 from .log_text import as_ascii, as_log_text
 from .models import CronJobLog, RunStatus
+from .processes import confined_to_this_process
 from .retention import delete_older_successes
 
 logger = logging.getLogger("django_cronjobs")
@@ -134,7 +135,10 @@ class Execution:
                 # Inside a caller's transaction (a TestCase, a Celery task) the
                 # job gets a savepoint, so that a database error in it fails
                 # the run without breaking the caller's transaction.
-                with nullcontext() if outside_transaction else transaction.atomic():
+                with (
+                    confined_to_this_process(),
+                    nullcontext() if outside_transaction else transaction.atomic(),
+                ):
                     result = self.job_class().do()
         except Interrupted as error:
             return self._interrupted(run, error)

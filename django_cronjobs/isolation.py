@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connections
 
 from .interruption import Interrupted
+from .processes import confined_to_this_process
 
 # How often the parent looks at the child, the clock and the stop flag.
 POLL_SECONDS = 0.05
@@ -203,7 +204,8 @@ def _child_main(
     try:
         job = import_string(job_path)()
         sender.send((STARTED, ""))
-        result = job.do()
+        with confined_to_this_process():
+            result = job.do()
     except BaseException:
         outcome = ("failed", as_log_text(traceback.format_exc(), message_limit))
     else:

@@ -10,6 +10,9 @@ boot), and a process counts as the run's own only if both match.
 from __future__ import annotations
 
 import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 # Field 22 of /proc/<pid>/stat, counted from the state field (field 3) that
 # follows the command name.
@@ -61,3 +64,37 @@ def is_alive(pid: int, started: int | None = None) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+@contextmanager
+def confined_to_this_process() -> Iterator[None]:
+    """Around ``do()``: a process that the job forks ends where ``do()`` ends.
+
+    A job that forks (``os.fork()``, a daemonising library) and whose child
+    returns from ``do()`` or raises would otherwise send that child on
+    through the rest of the tick: printing the parent's lines, running the
+    next jobs, recording the parent's run. Such a child exits instead, with
+    0 when ``do()`` returned, the code of its ``SystemExit``, or 1 after an
+    exception (its traceback on stderr). Buffered output is not flushed: the
+    buffers hold the parent's lines too.
+    """
+    pid = os.getpid()
+    try:
+        yield
+    except SystemExit as exit:
+        if os.getpid() != pid:
+            code = exit.code
+            os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+        raise
+    except BaseException:
+        if os.getpid() != pid:
+            _write_stderr(traceback.format_exc())
+            os._exit(1)
+        raise
+    if os.getpid() != pid:
+        os._exit(0)
+
+
+def _write_stderr(text: str) -> None:
+    with suppress(OSError):
+        os.write(2, text.encode(errors="replace"))

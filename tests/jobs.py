@@ -416,3 +416,26 @@ class ProcessKillingJob(CronJobBase):
         if how == "exit0":
             os._exit(0)
         os.kill(os.getpid(), signal.SIGSEGV if how == "sigsegv" else signal.SIGKILL)
+
+
+class ForkingJob(CronJobBase):
+    """Forks; the child ends as ``CRONJOBS_TEST_CHILD`` says (``return``, ``sys_exit``,
+    ``raise``) without an exit of its own, and the parent waits for it."""
+
+    code = "tests.forking"
+    schedule = Schedule(run_every_mins=0)
+
+    def do(self) -> str:
+        import os
+        import sys
+
+        child = os.fork()
+        if child == 0:
+            how = os.environ.get("CRONJOBS_TEST_CHILD", "return")
+            if how == "sys_exit":
+                sys.exit()
+            if how == "raise":
+                raise RuntimeError("the forked child failed")
+            return "the child's return"
+        _, status = os.waitpid(child, 0)
+        return f"parent; child exit status {os.waitstatus_to_exitcode(status)}"

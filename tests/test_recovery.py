@@ -377,3 +377,25 @@ def test_a_job_whose_last_run_died_runs_after_the_others(clock, monkeypatch):
     assert set(ran[1:]) == {"tests.every_minute"}
     state = CronJobState.objects.get(job_name="tests.every_minute")
     assert state.last_status == RunStatus.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("how", "exit_status"), [("return", 0), ("sys_exit", 0), ("raise", 1)])
+@pytest.mark.parametrize("concurrency", ["1", "2"])  # in runcrons, in a child of its
+def test_a_process_the_job_forks_ends_where_do_ends(how, exit_status, concurrency):
+    tick = runcrons_command(
+        "tests.jobs.ForkingJob",
+        "tests.jobs.EveryInvocationJob",
+        f"--concurrency={concurrency}",
+        CRONJOBS_TEST_CHILD=how,
+    )
+    assert tick.returncode == 0, tick.stderr
+    assert tick.stdout.count("[✔] tests.forking") == 1, tick.stdout
+    assert tick.stdout.count("tests.every_invocation") == 1, tick.stdout
+    assert "[✘]" not in tick.stdout
+    run = CronJobLog.objects.get(code="tests.forking")
+    assert (run.status, run.message) == (
+        RunStatus.SUCCEEDED,
+        f"parent; child exit status {exit_status}",
+    )
+    assert CronJobLog.objects.filter(code="tests.every_invocation").count() == 1
