@@ -60,6 +60,30 @@ DUE_KEYS_KEPT = 100_000
 _due_keys: dict[tuple[Any, ...], str] = {}
 
 
+def stored_next_due(
+    job_class: type[CronJobBase], state: JobState | CronJobState
+) -> datetime | None:
+    """The next due moment stored on the state row, if still valid; None otherwise.
+
+    Valid, it is what the schedule's ``next_due`` gives for this state, read
+    instead of worked out: pages that show every job's next run use it.
+    """
+    if state.next_due is None or not state.due_key:
+        return None
+    if not isinstance(state, JobState):
+        state = JobState(
+            state.pk,
+            state.job_name,
+            last_status=state.last_status,
+            due_key=state.due_key,
+            first_seen=state.first_seen,
+            last_slot=state.last_slot,
+            last_started_at=state.last_started_at,
+            next_due=state.next_due,
+        )
+    return state.next_due if state.due_key == due_key(job_class, state) else None
+
+
 def known_not_due(job_class: type[CronJobBase], state: JobState, now: datetime) -> bool:
     """Whether the state row says, still validly, that the job is not due at ``now``."""
     next_due = state.microseconds[NEXT_DUE]

@@ -2,6 +2,11 @@
 
 What ``manage.py cronjobs`` prints and monitors check, from the state rows
 (one query for all jobs); nothing here reads the log.
+
+A job's next run is worked out only when asked for, and read from the state
+row's stored next due moment while that is valid (see :mod:`.due_times`):
+evaluating a schedule costs far more than the rest of a job's status, and a
+page of thousands of jobs shows the next runs of few.
 """
 
 from __future__ import annotations
@@ -9,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.utils import timezone
 
 from .base import CronJobBase, load_jobs
-from .due_times import failed_at
+from .due_times import failed_at, stored_next_due
 from .job_states import JobState, read_states
 from .models import UNSUCCESSFUL, CronJobState, RunStatus
 from .schedules import CURRENT_SLOT_SECONDS
@@ -33,9 +39,12 @@ class JobStatus:
     code: str
     job_class: type[CronJobBase]
     state: JobState | CronJobState | None
-    next_run: datetime | None
-    """When the job is next due (in the past: due now); None: at every call."""
     now: datetime
+
+    @cached_property
+    def next_run(self) -> datetime | None:
+        """When the job is next due (in the past: due now); None: at every call."""
+        return next_run(self.job_class, self.state, self.now)
 
     @property
     def schedule(self) -> str:
@@ -109,17 +118,11 @@ def job_statuses(
     now = now or timezone.now()
     if states is None:
         states = read_states().states
-    found = []
-    for entry in load_jobs():
-        if not entry.runnable or entry.job_class is None:
-            continue
-        state = states.get(entry.code)
-        found.append(
-            JobStatus(
-                entry.code, entry.job_class, state, next_run(entry.job_class, state, now), now
-            )
-        )
-    return found
+    return [
+        JobStatus(entry.code, entry.job_class, states.get(entry.code), now)
+        for entry in load_jobs()
+        if entry.runnable and entry.job_class is not None
+    ]
 
 
 def next_run(
@@ -130,6 +133,9 @@ def next_run(
     if schedule.every_invocation:
         return None
     if state is not None:
+        stored = stored_next_due(job_class, state)
+        if stored is not None:
+            return stored  # what schedule.next_due gives, without evaluating it
         due = schedule.next_due(
             state.last_slot, first_seen=state.first_seen, failed_at=failed_at(state)
         )

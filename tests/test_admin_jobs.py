@@ -14,9 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from django_cronjobs import CronJobBase, Schedule
+from django_cronjobs.admin import jobs as jobs_admin
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.run_history import RunStats, recent_runs
+from tests import many_cron_jobs
 from tests.conftest import run_crons
+from tests.many_cron_jobs import schedules_evaluated
 from tests.test_admin import log
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +337,53 @@ def test_a_code_with_slashes_has_its_page_and_actions(admin_client, clock, setti
     assert "<h1>reports/run</h1>" in page.content.decode()
     assert admin_client.post(job_url("reports/run", "pause")).status_code == 302
     assert CronJobState.objects.get(job_name="reports/run").paused
+
+
+def shown_codes(page: str) -> list[str]:
+    return re.findall(r'<tr class="cronjobs-job" data-code="([^"]+)">', page)
+
+
+def test_the_overview_works_out_the_next_runs_of_the_jobs_it_shows_only(
+    admin_client, clock, settings
+):
+    many_cron_jobs.configure(settings, clock)
+    with schedules_evaluated() as evaluated:
+        page = admin_client.get(OVERVIEW).content.decode()
+    # Each shown job's upcoming runs; the others' health comes from their stored moments.
+    first = many_cron_jobs.CODES[: jobs_admin.JOBS_PER_PAGE]
+    assert shown_codes(page) == first
+    assert sorted(evaluated) == sorted(first)
+    assert "all (200)" in page
+    assert "ok (1)" in page
+    assert "never run (199)" in page
+    with schedules_evaluated() as evaluated:
+        page = admin_client.get(OVERVIEW, {"p": 2}).content.decode()
+    assert sorted(evaluated) == sorted(shown_codes(page))
+    assert shown_codes(page) == many_cron_jobs.CODES[jobs_admin.JOBS_PER_PAGE :]
+
+
+def test_the_overviews_health_filter_needs_no_schedule_of_the_jobs_it_hides(
+    admin_client, clock, settings
+):
+    many_cron_jobs.configure(settings, clock)
+    clock.at(T0 + timedelta(minutes=10))  # 00:01 to 00:06 are more than 3 minutes past
+    failing = many_cron_jobs.CODES[150:155]
+    CronJobState.objects.filter(job_name__in=failing).update(last_status=RunStatus.FAILED)
+    with schedules_evaluated() as evaluated:
+        page = admin_client.get(OVERVIEW, {"health": "overdue"}).content.decode()
+    assert shown_codes(page) == many_cron_jobs.CODES[1:7]
+    assert sorted(evaluated) == sorted(many_cron_jobs.CODES[1:7])
+    assert "overdue (6)" in page
+    assert "failing (5)" in page
+    with schedules_evaluated() as evaluated:
+        page = admin_client.get(OVERVIEW, {"health": "failing"}).content.decode()
+    assert shown_codes(page) == failing
+    assert sorted(evaluated) == sorted(failing)
+
+
+def test_a_jobs_page_works_out_that_jobs_schedule_only(admin_client, clock, settings):
+    many_cron_jobs.configure(settings, clock)
+    with schedules_evaluated() as evaluated:
+        page = admin_client.get(job_url("tests.cron.7")).content.decode()
+    assert evaluated == ["tests.cron.7"]
+    assert "Mon 2025-01-06 00:07 UTC" in page

@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from django_cronjobs import controls
 from django_cronjobs.models import CronJobState, RunStatus
+from tests import many_cron_jobs
 from tests.conftest import run_crons
+from tests.many_cron_jobs import schedules_evaluated
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,45 @@ def test_no_token_is_configured_means_staff_only(client, clock, settings):
 
 def test_only_get(client, url):
     assert client.post(url, {"token": TOKEN}).status_code == 405
+
+
+@pytest.fixture
+def stored_moments(clock, settings):
+    """200 jobs on cron expressions, whose next due moments runcrons stored."""
+    many_cron_jobs.configure(settings, clock)
+
+
+def test_stored_next_due_moments_spare_evaluating_every_schedule(client, url, stored_moments):
+    with schedules_evaluated() as evaluated:
+        stored = client.get(url, {"token": TOKEN})
+    assert evaluated == []
+    assert stored.status_code == 200
+    # Without the stored moments the schedules give the same answer.
+    CronJobState.objects.update(next_due=None, due_key="")
+    with schedules_evaluated() as evaluated:
+        worked_out = client.get(url, {"token": TOKEN})
+    assert sorted(evaluated) == sorted(many_cron_jobs.CODES)
+    assert worked_out.json() == stored.json()
+    jobs = stored.json()["jobs"]
+    assert [job["next_run"] for job in jobs[:2]] == [
+        "2025-01-07T00:00:00+00:00",
+        "2025-01-06T00:01:00+00:00",
+    ]
+    assert [job["health"] for job in jobs[:2]] == ["ok", "never run"]
+
+
+def test_a_job_whose_state_changed_since_has_its_schedule_evaluated(
+    client, clock, url, stored_moments
+):
+    # Another host ran the job's slot of 00:01 after its next due moment was stored.
+    clock.at(T0 + timedelta(minutes=1, seconds=30))
+    CronJobState.objects.filter(job_name="tests.cron.1").update(
+        last_slot=T0 + timedelta(minutes=1),
+        last_started_at=T0 + timedelta(minutes=1),
+        last_status=RunStatus.SUCCEEDED,
+    )
+    with schedules_evaluated() as evaluated:
+        body = client.get(url, {"token": TOKEN}).json()
+    assert evaluated == ["tests.cron.1"]
+    assert body["jobs"][1]["next_run"] == "2025-01-07T00:01:00+00:00"
+    assert body["jobs"][1]["health"] == "ok"
