@@ -2,11 +2,12 @@
 
 Opt in with ``path("cron/", include("django_cronjobs.urls"))``. A request
 needs the token of ``CRONJOBS_HEALTH_TOKEN`` (``Authorization: Bearer
-<token>``, or ``?token=<token>`` for monitors that cannot set headers) or a
-staff user's session; without either it gets 403 and learns nothing, not
-even the job codes. The answer is 200 when every job is fine and 503 when
-any is overdue or failing (paused jobs aside), so a plain HTTP check alerts
-on it.
+<token>``, or ``?token=<token>`` for monitors that cannot set headers) or
+the session of a staff user who may view the admin's Cron jobs pages (the
+``django_cronjobs.view_cronjob`` permission, which superusers have); without
+either it gets 403 and learns nothing, not even the job codes. The answer is
+200 when every job is fine and 503 when any is overdue or failing (paused
+jobs aside), so a plain HTTP check alerts on it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from django.views.decorators.http import require_GET
 from .conf import conf
 from .overview import JobStatus, job_statuses
 
+# What a session user needs, as on the admin's Cron jobs pages.
+VIEW_PERMISSION = "django_cronjobs.view_cronjob"
+
 
 def allowed(request: HttpRequest) -> bool:
-    """A valid token, or a logged-in staff user."""
+    """A valid token, or a logged-in staff user with VIEW_PERMISSION."""
     token = conf.HEALTH_TOKEN
     if token:
         header = request.headers.get("Authorization", "")
@@ -33,7 +37,9 @@ def allowed(request: HttpRequest) -> bool:
         if given and hmac.compare_digest(given.encode(), token.encode()):
             return True
     user = getattr(request, "user", None)
-    return bool(user is not None and user.is_active and user.is_staff)
+    return bool(
+        user is not None and user.is_active and user.is_staff and user.has_perm(VIEW_PERMISSION)
+    )
 
 
 def _moment(value: datetime | None) -> str | None:

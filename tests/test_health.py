@@ -1,11 +1,11 @@
-"""The health endpoint: token or staff only; 503 when a job is overdue or failing."""
+"""The health endpoint: a token, or staff who may view cron jobs; 503 when a job is unhealthy."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from django_cronjobs import controls
@@ -85,15 +85,31 @@ def test_without_a_valid_token_it_reveals_nothing(client, clock, url, credential
     assert b"tests." not in response.content
 
 
-def test_no_token_is_configured_means_staff_only(client, clock, settings):
+def test_no_token_is_configured_means_staff_who_may_view_cron_jobs_only(client, clock, settings):
     settings.CRONJOBS_HEALTH_TOKEN = ""
     url = reverse("django_cronjobs:health")
     assert client.get(url, {"token": ""}).status_code == 403
     user = User.objects.create_user("user", password="pw")
+    user.user_permissions.add(Permission.objects.get(codename="view_cronjob"))
     client.force_login(user)
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 403  # not staff
     user.is_staff = True
     user.save()
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("token", [TOKEN, ""])
+def test_a_session_needs_the_permission_of_the_cron_jobs_pages(client, clock, settings, token):
+    settings.CRONJOBS_HEALTH_TOKEN = token
+    url = reverse("django_cronjobs:health")
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("admin:django_cronjobs_cronjob_changelist")).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_cronjob"))
+    assert client.get(url).status_code == 200
+    assert client.get(reverse("admin:django_cronjobs_cronjob_changelist")).status_code == 200
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
     assert client.get(url).status_code == 200
 
 
