@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -121,8 +122,9 @@ class JobEntry:
 
     @functools.cached_property
     def code(self) -> str:
+        """The job's code; its name when that code cannot be stored or printed."""
         code = getattr(self.job_class, "code", None)
-        return code if isinstance(code, str) else self.name
+        return code if isinstance(code, str) and not unstorable_characters(code) else self.name
 
     @property
     def runnable(self) -> bool:
@@ -210,6 +212,15 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
                 f"{CODE_MAX_LENGTH} characters, not {code!r}.",
             )
         )
+    elif unstorable_characters(code):
+        problems.append(
+            Problem(
+                "django_cronjobs.E020",
+                f"{job_class.__name__}.code contains control characters: {code!r}.",
+                "Use printable text: PostgreSQL cannot store NUL, and a line break or an "
+                "unpaired surrogate garbles the log and runcrons' output.",
+            )
+        )
     timeout = getattr(job_class, "TIMEOUT_SECONDS", None)
     if timeout is not None and not (
         isinstance(timeout, int | float)
@@ -238,6 +249,15 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
             for found in schedule.problems()
         )
     return problems
+
+
+def unstorable_characters(code: str) -> list[str]:
+    """The characters of ``code`` that a database may refuse or a log line garbles.
+
+    Control characters (NUL, which PostgreSQL refuses, line breaks, tabs...)
+    and unpaired surrogates, which UTF-8 cannot encode.
+    """
+    return [char for char in code if unicodedata.category(char) in ("Cc", "Cs")]
 
 
 def configured_names() -> list[str]:

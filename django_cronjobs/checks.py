@@ -22,6 +22,7 @@ django_cronjobs.E016   the cache lock names an unknown cache
 django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_seconds
 django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
 django_cronjobs.E019   a job cannot be handed to its task backend
+django_cronjobs.E020   a job's code contains control characters (NUL...)
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 =====================  ===============================================
 """

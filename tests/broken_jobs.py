@@ -42,6 +42,11 @@ MonthdayJob = _job(
     "MonthdayJob", "broken.monthday", Schedule(run_every_mins=5, run_monthly_on_days=[0])
 )
 ZoneJob = _job("ZoneJob", "broken.zone", Schedule(run_every_mins=5, timezone="Mars/Olympus"))
+# Codes a database cannot store (PostgreSQL refuses NUL; UTF-8 has no lone
+# surrogates) or that garble a log line.
+NulCodeJob = _job("NulCodeJob", "broken.nul\x00code", Schedule(run_every_mins=1))
+NewlineCodeJob = _job("NewlineCodeJob", "broken.new\nline", Schedule(run_every_mins=1))
+SurrogateCodeJob = _job("SurrogateCodeJob", "broken.\ud800", Schedule(run_every_mins=1))
 
 
 class NoCodeJob(CronJobBase):

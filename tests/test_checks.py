@@ -45,6 +45,9 @@ BROKEN_ENTRIES = [
     ("tests.broken_jobs.MissedPolicyJob", "django_cronjobs.E017", "missed_slots"),
     ("tests.broken_jobs.ReplayLimitJob", "django_cronjobs.E017", "replay_limit"),
     ("tests.broken_jobs.DeadlineJob", "django_cronjobs.E017", "starting_deadline_seconds"),
+    ("tests.broken_jobs.NulCodeJob", "django_cronjobs.E020", "control characters"),
+    ("tests.broken_jobs.NewlineCodeJob", "django_cronjobs.E020", "control characters"),
+    ("tests.broken_jobs.SurrogateCodeJob", "django_cronjobs.E020", "control characters"),
 ]
 
 

@@ -461,3 +461,42 @@ def test_a_large_clock_skew_is_warned_about(caplog):
         report = Runner().run([EVERY_MINUTE])
     assert 170 < report.clock_skew < 190
     assert "clock is +18" in caplog.text or "clock is +17" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_the_database_cannot_store_breaks_only_its_job():
+    # On PostgreSQL, a NUL byte in one code failed every tick with "database
+    # unavailable" (exit status 3) and no job ran.
+    process = runcrons_command("tests.broken_jobs.NulCodeJob", "tests.broken_jobs.GoodJob")
+    assert process.returncode == 2, process.stderr
+    assert (
+        "[✘] tests.broken_jobs.NulCodeJob: NulCodeJob.code contains control characters: "
+        "'broken.nul\\x00code'." in process.stdout
+    )
+    assert "\x00" not in process.stdout
+    assert "[✔] broken.good" in process.stdout
+    assert "database unavailable" not in process.stderr
+    assert list(CronJobLog.objects.values_list("code", flat=True)) == ["broken.good"]
+
+
+@pytest.mark.parametrize(
+    ("error", "line", "status"),
+    [
+        ("OperationalError", "database unavailable: connection refused", 3),
+        ("DataError", "database error: DataError: connection refused", 1),
+        ("ProgrammingError", "database error: ProgrammingError: connection refused", 1),
+        ("IntegrityError", "database error: IntegrityError: connection refused", 1),
+    ],
+)
+def test_only_a_database_out_of_reach_is_unavailable(monkeypatch, error, line, status):
+    import django.db
+    from django.core.management.base import CommandError
+
+    def fail(self, names=None):
+        raise getattr(django.db, error)("connection refused\nDETAIL: more")
+
+    monkeypatch.setattr(Runner, "run", fail)
+    with pytest.raises(CommandError) as raised:
+        run_crons()
+    assert str(raised.value) == line
+    assert raised.value.returncode == status

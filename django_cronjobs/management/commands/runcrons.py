@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandParser
-from django.db import DatabaseError
+from django.core.management.base import CommandError, CommandParser
+from django.db import DatabaseError, OperationalError
 
 from django_cronjobs.management.tick_command import (
     TickCommand,
@@ -26,7 +26,20 @@ class Command(TickCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             report = self.runner(options).run(options["cron_classes"] or None)
-        except DatabaseError as error:
+        except OperationalError as error:  # cannot connect, lost the connection...
             raise database_unavailable(error) from error
+        except DatabaseError as error:
+            raise database_refused(error) from error
         if self.from_command_line:
             raise_for_exit_status(report)
+
+
+def database_refused(error: DatabaseError) -> CommandError:
+    """A statement the database answered with an error (bad data, a missing table...).
+
+    The database is there, so this is not "database unavailable" (exit
+    status 3, which monitors read as an outage): one line, exit status 1.
+    """
+    text = str(error).strip()
+    first_line = text.splitlines()[0] if text else repr(error)
+    return CommandError(f"database error: {type(error).__name__}: {first_line}")
