@@ -260,11 +260,33 @@ def unstorable_characters(code: str) -> list[str]:
     return [char for char in code if unicodedata.category(char) in ("Cc", "Cs")]
 
 
-def configured_names() -> list[str]:
-    names = conf.CRON_CLASSES
-    if isinstance(names, str) or not isinstance(names, Iterable):
-        return []
-    return [name for name in names if isinstance(name, str)]
+NOT_A_LIST = "django_cronjobs.E015"
+NO_JOBS = Problem(
+    "django_cronjobs.W002",
+    "CRON_CLASSES lists no jobs: runcrons has nothing to run.",
+    "Add the dotted paths of the job classes to CRON_CLASSES.",
+)
+
+
+def _not_a_list(value: object) -> JobEntry:
+    """The one entry of a CRON_CLASSES that is not a list at all."""
+    hint = "For example ['myapp.cron.MyCronJob']."
+    if isinstance(value, str):
+        # ("myapp.cron.Job") is a string: the comma of a one-element tuple is missing.
+        hint = f"Write [{value!r}] or ({value!r},): without the comma it is a string."
+    problem = Problem(
+        NOT_A_LIST, f"CRON_CLASSES must be a list of dotted paths, not {value!r}.", hint
+    )
+    return JobEntry("CRON_CLASSES", problems=[problem])
+
+
+def _not_a_path(value: object) -> JobEntry:
+    """The entry of a CRON_CLASSES item that is not a string."""
+    hint = "CRON_CLASSES lists dotted paths, for example 'myapp.cron.MyCronJob'."
+    if isinstance(value, type):
+        hint = f"Write its path: '{value.__module__}.{value.__qualname__}'."
+    problem = Problem(NOT_A_LIST, f"CRON_CLASSES must list dotted paths, not {value!r}.", hint)
+    return JobEntry(repr(value), problems=[problem])
 
 
 JobNames = Sequence["str | type[CronJobBase]"]
@@ -282,7 +304,11 @@ def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
     if names is None:
         return configured
     by_code = {entry.code: entry for entry in configured if entry.job_class is not None}
-    by_name = {entry.name: entry for entry in configured}
+    by_name = {
+        entry.name: entry
+        for entry in configured
+        if not any(problem.check_id == NOT_A_LIST for problem in entry.problems)
+    }
     return [
         class_entry(name)
         if isinstance(name, type)
@@ -305,11 +331,14 @@ def _configured_jobs() -> list[JobEntry]:
     class with the same checked attributes.
     """
     global _configured_cache
-    names = tuple(configured_names())
+    setting: object = conf.CRON_CLASSES
+    if isinstance(setting, str) or not isinstance(setting, Iterable):
+        return [_not_a_list(setting)]
+    names = tuple(setting)
     cached = _configured_cache
     if cached is not None and cached[0] == names and all(map(_unchanged, cached[1])):
         return [entry for entry, _ in cached[1]]
-    entries = [import_job(name) for name in names]
+    entries = [import_job(name) if isinstance(name, str) else _not_a_path(name) for name in names]
     _mark_duplicate_codes(entries)
     stamps = [(entry, _stamp(entry)) for entry in entries]
     _configured_cache = (names, stamps) if all(stamp for _, stamp in stamps) else None
@@ -319,7 +348,7 @@ def _configured_jobs() -> list[JobEntry]:
 # The module and attribute names an entry came from, its class, and the class's
 # CHECKED_ATTRIBUTES (code, TIMEOUT_SECONDS, schedule) when it was checked.
 Stamp = tuple[str, str, type, Any, Any, Any]
-_configured_cache: tuple[tuple[str, ...], list[tuple[JobEntry, Stamp | None]]] | None = None
+_configured_cache: tuple[tuple[object, ...], list[tuple[JobEntry, Stamp | None]]] | None = None
 
 
 def _stamp(entry: JobEntry) -> Stamp | None:

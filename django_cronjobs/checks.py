@@ -24,18 +24,18 @@ django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
 django_cronjobs.E019   a job cannot be handed to its task backend
 django_cronjobs.E020   a job's code contains control characters (NUL...)
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
+django_cronjobs.W002   CRON_CLASSES lists no jobs
 =====================  ===============================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
 
-from .base import load_jobs
+from .base import NO_JOBS, load_jobs
 from .conf import conf, is_seconds
 from .locks import lock_backend_class
 
@@ -47,24 +47,14 @@ PER_PROCESS_CACHES = (
 
 @checks.register()
 def check_cron_classes(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    names = getattr(settings, "CRON_CLASSES", [])
-    if (
-        isinstance(names, str)
-        or not isinstance(names, Iterable)
-        or not all(isinstance(name, str) for name in names)
-    ):
-        return [
-            checks.Error(
-                "CRON_CLASSES must be a list of dotted paths to job classes.",
-                hint="For example ['myapp.cron.MyCronJob'].",
-                id="django_cronjobs.E015",
-            )
-        ]
+    entries = load_jobs()
+    if not entries:
+        return [checks.Warning(NO_JOBS.message, hint=NO_JOBS.hint, id=NO_JOBS.check_id)]
     return [
         checks.Error(
             problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id
         )
-        for entry in load_jobs()
+        for entry in entries
         for problem in entry.problems
     ]
 

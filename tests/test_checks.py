@@ -96,10 +96,45 @@ def test_a_valid_configuration_has_no_messages(settings):
     assert [m for m in checks.run_checks() if m.id.startswith("django_cronjobs")] == []
 
 
-@pytest.mark.parametrize("value", ["tests.jobs.DailyJob", [1, 2], 5])
-def test_cron_classes_must_be_a_list_of_paths(settings, value):
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("tests.jobs.DailyJob", ["a list of dotted paths, not 'tests.jobs.DailyJob'"]),
+        ([1, 2], ["dotted paths, not 1.", "dotted paths, not 2."]),
+        (5, ["a list of dotted paths, not 5."]),
+    ],
+)
+def test_cron_classes_must_be_a_list_of_paths(settings, value, words):
     settings.CRON_CLASSES = value
-    assert [m.id for m in cronjobs_checks.check_cron_classes()] == ["django_cronjobs.E015"]
+    found = cronjobs_checks.check_cron_classes()
+    assert [m.id for m in found] == ["django_cronjobs.E015"] * len(words)
+    assert all(word in m.msg for word, m in zip(words, found, strict=True))
+    assert all(isinstance(m, checks.Error) for m in found)
+
+
+def test_a_missing_comma_gets_a_hint(settings):
+    settings.CRON_CLASSES = "tests.jobs.DailyJob"  # ("tests.jobs.DailyJob")
+    (found,) = cronjobs_checks.check_cron_classes()
+    assert found.hint == (
+        "Write ['tests.jobs.DailyJob'] or ('tests.jobs.DailyJob',): "
+        "without the comma it is a string."
+    )
+
+
+def test_a_class_where_a_path_belongs_gets_its_path_as_hint(settings):
+    from tests.jobs import DailyJob
+
+    settings.CRON_CLASSES = [GOOD, DailyJob]
+    (found,) = cronjobs_checks.check_cron_classes()
+    assert found.id == "django_cronjobs.E015"
+    assert found.hint == "Write its path: 'tests.jobs.DailyJob'."
+
+
+def test_no_jobs_is_a_warning(settings):
+    settings.CRON_CLASSES = []
+    (found,) = cronjobs_checks.check_cron_classes()
+    assert found.id == "django_cronjobs.W002"
+    assert found.level == checks.WARNING
 
 
 def test_unknown_lock_backend(settings):
@@ -149,6 +184,7 @@ def test_every_check_id_is_documented_and_tested():
         "django_cronjobs.E018",
         "django_cronjobs.E019",
         "django_cronjobs.W001",
+        "django_cronjobs.W002",
     }
     assert documented == tested
 

@@ -500,3 +500,37 @@ def test_only_a_database_out_of_reach_is_unavailable(monkeypatch, error, line, s
         run_crons()
     assert str(raised.value) == line
     assert raised.value.returncode == status
+
+
+def test_entries_that_are_not_paths_are_broken_and_the_others_run(clock, settings):
+    settings.CRON_CLASSES = [EVERY_MINUTE, 42, jobs.DailyJob]
+    out = run_crons(silent=True)  # call_command does not raise for them
+    assert out.splitlines() == [
+        "[✘] 42: CRON_CLASSES must list dotted paths, not 42.",
+        "[✘] <class 'tests.jobs.DailyJob'>: CRON_CLASSES must list dotted paths, "
+        "not <class 'tests.jobs.DailyJob'>.",
+    ]
+    assert list(CronJobLog.objects.values_list("code", flat=True)) == ["tests.every_minute"]
+    report = Runner(force=True).run()
+    assert [(result.code, result.outcome) for result in report.results] == [
+        ("42", "broken"),
+        ("<class 'tests.jobs.DailyJob'>", "broken"),
+        ("tests.every_minute", "succeeded"),
+    ]
+
+
+@pytest.mark.parametrize("value", ["tests.jobs.EveryMinuteJob", 5, None])
+def test_a_cron_classes_that_is_not_a_list_is_broken(clock, settings, value):
+    settings.CRON_CLASSES = value
+    out = run_crons(silent=True)
+    assert out.splitlines() == [
+        f"[✘] CRON_CLASSES: CRON_CLASSES must be a list of dotted paths, not {value!r}."
+    ]
+    assert not CronJobLog.objects.exists()
+    assert [result.outcome for result in Runner().run().results] == ["broken"]
+
+
+def test_naming_a_job_is_not_confused_with_a_broken_entry(clock, settings):
+    settings.CRON_CLASSES = [EVERY_MINUTE, 42]
+    assert run_crons("42", silent=True).startswith("ERROR: Make sure these are valid")
+    assert run_crons("tests.every_minute", silent=True) == ""

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from django_cronjobs import controls, django_cron_import
+from django_cronjobs.base import NO_JOBS, JobEntry, load_jobs
 from django_cronjobs.management.tick_command import database_unavailable
 from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
 
@@ -25,6 +26,7 @@ CONTROLS = {
 
 # Nagios plugin exit statuses.
 EXIT_OK = 0
+EXIT_WARNING = 1
 EXIT_CRITICAL = 2
 
 
@@ -112,22 +114,24 @@ class Command(BaseCommand):
 
     def handle_status(self, options: dict[str, Any]) -> None:
         statuses = job_statuses()
+        broken = [entry for entry in load_jobs() if entry.problems]
         bad = [job for job in statuses if job.unhealthy]
         if options["check"]:
-            if bad:
-                listed = ", ".join(f"{job.code} ({job.health})" for job in bad)
-                self.stdout.write(f"CRONJOBS CRITICAL - {len(bad)} of {len(statuses)}: {listed}")
-            else:
-                self.stdout.write(f"CRONJOBS OK - {len(statuses)} jobs")
+            self.stdout.write(check_summary(statuses, bad, broken))
+        for entry in broken:
+            for problem in entry.problems:
+                self.stdout.write(f"{entry.code}: broken ({problem.check_id}) {problem.message}")
         for job in statuses:
             last = f"last {job.last_status} {moment(job.last_started, job)}"
             if not job.last_status:
                 last = "no run yet"
             self.stdout.write(f"{job.code}: {job.health}; {last}; next {describe_next_run(job)}")
-        if options["check"] and bad:
-            # Not a CommandError: the summary line above is the whole message.
-            sys.stdout.flush()
-            raise SystemExit(EXIT_CRITICAL)
+        if options["check"]:
+            status = EXIT_CRITICAL if bad or broken else EXIT_OK if statuses else EXIT_WARNING
+            if status != EXIT_OK:
+                # Not a CommandError: the summary line above is the whole message.
+                sys.stdout.flush()
+                raise SystemExit(status)
 
     # -- pause, resume, run ---------------------------------------------------
 
@@ -191,6 +195,24 @@ class Command(BaseCommand):
             f"{shlex.quote(os.path.abspath(sys.executable))} {shlex.quote(str(path))} "
             "runcrons --silent"
         )
+
+
+def check_summary(statuses: list[JobStatus], bad: list[JobStatus], broken: list[JobEntry]) -> str:
+    """The Nagios-style first line of ``status --check``.
+
+    A broken CRON_CLASSES entry is critical (that job never runs); no jobs
+    at all is a warning, as the system check W002 says.
+    """
+    if bad or broken:
+        listed = [
+            f"{entry.code} (broken: {', '.join(problem.check_id for problem in entry.problems)})"
+            for entry in broken
+        ] + [f"{job.code} ({job.health})" for job in bad]
+        total = len(statuses) + len(broken)
+        return f"CRONJOBS CRITICAL - {len(listed)} of {total}: {', '.join(listed)}"
+    if not statuses:
+        return f"CRONJOBS WARNING - no jobs: {NO_JOBS.message} ({NO_JOBS.check_id})"
+    return f"CRONJOBS OK - {len(statuses)} jobs"
 
 
 def find_job(wanted: str) -> JobStatus:
