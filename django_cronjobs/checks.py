@@ -26,6 +26,14 @@ django_cronjobs.E020   a job's code contains control characters (NUL...)
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 django_cronjobs.W002   CRON_CLASSES lists no jobs
 =====================  ===============================================
+
+The problems of CRON_CLASSES and its jobs (E001-E013, E015, E017, E019,
+E020) concern those jobs only: runcrons reports them and runs the others.
+They are errors for ``manage.py check``, and warnings, with the same ids,
+when Django runs the checks ahead of work on a database (it passes
+``databases``: ``migrate``, the test runner, ``check --database``), so that
+a broken job never keeps ``migrate`` from running. The settings of the
+app's machinery (E014, E016, E018) stop every job: they stay errors.
 """
 
 from __future__ import annotations
@@ -45,15 +53,21 @@ PER_PROCESS_CACHES = (
 )
 
 
+def job_problem_level(databases: Any) -> type[checks.Error] | type[checks.Warning]:
+    """How a problem of one job reports: an error, or a warning ahead of database work."""
+    return checks.Error if databases is None else checks.Warning
+
+
 @checks.register()
-def check_cron_classes(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def check_cron_classes(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     entries = load_jobs()
     if not entries:
         return [checks.Warning(NO_JOBS.message, hint=NO_JOBS.hint, id=NO_JOBS.check_id)]
+    level = job_problem_level(databases)
     return [
-        checks.Error(
-            problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id
-        )
+        level(problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id)
         for entry in entries
         for problem in entry.problems
     ]
@@ -111,7 +125,9 @@ def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 
 
 @checks.register()
-def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def check_task_backends(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     entries = [entry for entry in load_jobs() if entry.runnable and entry.job_class is not None]
     handed_over = [
         (entry, alias)
@@ -127,10 +143,11 @@ def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     except (ImportError, AttributeError):
         return []  # E014 says it
     database_lock = lock_class is None or bool(getattr(lock_class, "guards_in_claim", False))
+    level = job_problem_level(databases)
     errors: list[checks.CheckMessage] = []
     for entry, alias in handed_over:
         assert entry.job_class is not None
         problem = usable(entry.job_class, alias, database_lock)
         if problem:
-            errors.append(checks.Error(problem, obj=entry.name, id="django_cronjobs.E019"))
+            errors.append(level(problem, obj=entry.name, id="django_cronjobs.E019"))
     return errors

@@ -1,8 +1,10 @@
-"""A broken CRON_CLASSES, seen from the command line: runcrons and status --check."""
+"""A broken CRON_CLASSES, seen from the command line: runcrons, status --check, migrate."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from django_cronjobs.models import CronJobLog
-from tests.conftest import runcrons_command
+from tests.conftest import command_line_env, runcrons_command
 
 MISSING_COMMA = (
     "[✘] CRON_CLASSES: CRON_CLASSES must be a list of dotted paths, "
@@ -112,3 +114,34 @@ def test_status_lists_the_broken_entries_with_their_check_ids(settings):
     )
     assert lines[1].startswith("tests.daily: never run; no run yet; next ")
     assert len(lines) == 2
+
+
+def manage(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m django ARGS`` on a throwaway SQLite database, with one broken job."""
+    env = command_line_env(
+        CRONJOBS_TEST_DATABASE_NAME="",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        **settings_module(tmp_path, '["tests.broken_jobs.GoodJob", "tests.broken_jobs.Missing"]'),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "django", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_migrate_runs_beside_a_broken_job(tmp_path):
+    # A deploy that fixes a job and migrates in one go must not be stopped
+    # by the job it fixes: migrate reports it as a warning, with its id.
+    migrated = manage(tmp_path, "migrate", "--no-input")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "WARNINGS:" in migrated.stderr
+    assert "tests.broken_jobs.Missing: (django_cronjobs.E001) Cannot import" in migrated.stderr
+    assert "Applying django_cronjobs.0001" in migrated.stdout
+    # manage.py check still fails on it, with the same id.
+    checked = manage(tmp_path, "check")
+    assert checked.returncode == 1
+    assert "ERRORS:" in checked.stderr
+    assert "tests.broken_jobs.Missing: (django_cronjobs.E001) Cannot import" in checked.stderr

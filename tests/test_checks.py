@@ -137,6 +137,46 @@ def test_no_jobs_is_a_warning(settings):
     assert found.level == checks.WARNING
 
 
+def test_job_problems_are_warnings_ahead_of_database_work(settings):
+    # migrate and the test runner pass the databases they work on: a broken
+    # job must not stop them. The ids stay; manage.py check still fails.
+    settings.CRON_CLASSES = [GOOD, "tests.broken_jobs.Missing", 42]
+    plain = cronjobs_checks.check_cron_classes()
+    ahead = cronjobs_checks.check_cron_classes(databases=["default"])
+    assert (
+        [m.id for m in ahead]
+        == [m.id for m in plain]
+        == [
+            "django_cronjobs.E001",
+            "django_cronjobs.E015",
+        ]
+    )
+    assert [m.level for m in plain] == [checks.ERROR] * 2
+    assert [m.level for m in ahead] == [checks.WARNING] * 2
+
+
+def test_a_job_its_task_backend_cannot_take_is_a_warning_ahead_of_database_work(settings):
+    settings.CRON_CLASSES = ["tests.task_jobs.FollowsTheSetting"]
+    settings.CRONJOBS_TASK_BACKEND = "nowhere"
+    (plain,) = cronjobs_checks.check_task_backends()
+    (ahead,) = cronjobs_checks.check_task_backends(databases=["default"])
+    assert (plain.id, plain.level) == ("django_cronjobs.E019", checks.ERROR)
+    assert (ahead.id, ahead.level) == ("django_cronjobs.E019", checks.WARNING)
+
+
+def test_the_apps_own_settings_stay_errors_ahead_of_database_work(settings):
+    settings.CRONJOBS_LOCK_BACKEND = "no.such.Lock"
+    settings.CRONJOBS_BATCH_SECONDS = -1
+    found = [
+        *cronjobs_checks.check_lock_backend(databases=["default"]),
+        *cronjobs_checks.check_batch_seconds(databases=["default"]),
+    ]
+    assert [(m.id, m.level) for m in found] == [
+        ("django_cronjobs.E014", checks.ERROR),
+        ("django_cronjobs.E018", checks.ERROR),
+    ]
+
+
 def test_unknown_lock_backend(settings):
     settings.CRONJOBS_LOCK_BACKEND = "no.such.Lock"
     assert [m.id for m in cronjobs_checks.check_lock_backend()] == ["django_cronjobs.E014"]
