@@ -269,6 +269,20 @@ def record_missed(code: str, slots: list[datetime], more: bool, reason: str) -> 
     insert_ignoring_duplicates(CronJobLog, rows)
 
 
+def take_back_slot(code: str, wrong: datetime, slot: datetime) -> bool:
+    """Replace the job's last slot ``wrong`` (stored by a clock far ahead) with ``slot``.
+
+    A compare-and-set, so of several hosts one does it; the job's stored next
+    due moment goes with it. True when this process did.
+    """
+    return (
+        CronJobState.objects.filter(job_name=code, last_slot=wrong).update(
+            last_slot=slot, next_due=None, due_key=""
+        )
+        == 1
+    )
+
+
 def release_lock(code: str, token: str) -> None:
     """Drop the database lock on ``code`` if ``token`` still holds it."""
     CronJobState.objects.filter(job_name=code, lock_token=token).update(

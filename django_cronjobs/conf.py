@@ -119,6 +119,12 @@ class Settings:
         return _setting("CRONJOBS_CLOCK_SKEW_WARNING", None, 30)  # type: ignore[no-any-return]
 
     @property
+    def CLOCK_SKEW_LIMIT(self) -> float:
+        """Seconds this host's clock may run ahead of the database's before runcrons
+        refuses to claim slots by it (and takes a stored slot that far ahead for wrong)."""
+        return _setting("CRONJOBS_CLOCK_SKEW_LIMIT", None, 3600)  # type: ignore[no-any-return]
+
+    @property
     def LOCK_TIME(self) -> int:
         """Lock timeout (seconds) handed to custom lock backends as ``self.timeout``.
 

@@ -198,9 +198,34 @@ def read_states() -> StatesRead:
         state = _from_row(row)
         states[state.job_name] = state
         database_now = row[-1]
-    if database_now is None or not settings.USE_TZ:
+    if not settings.USE_TZ:
         return StatesRead(states, None)  # the database's local time would not compare
+    if database_now is None:
+        # No state row yet (a first tick) to read the clock with.
+        return StatesRead(states, _database_clock(connection))
     return StatesRead(states, from_microseconds(database_now))
+
+
+# The database server's clock in UTC, where the state read cannot bring it.
+CLOCK_QUERIES = {
+    "postgresql": "SELECT STATEMENT_TIMESTAMP()",
+    "mysql": "SELECT UTC_TIMESTAMP(6)",
+    "sqlite": "SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
+}
+
+
+def _database_clock(connection: Any) -> datetime | None:
+    query = CLOCK_QUERIES.get(connection.vendor)
+    if query is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        (value,) = cursor.fetchone()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @functools.cache

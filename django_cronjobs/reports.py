@@ -13,7 +13,8 @@ class JobResult:
 
     ``outcome`` is a run status (``succeeded``, ``failed``, ``interrupted``...)
     when the job ran, else ``not_due``, ``locked``, ``missed``, ``paused``,
-    ``would_run`` (dry run) or ``broken``.
+    ``would_run`` (dry run), ``broken`` or ``clock_ahead`` (not run: this host's
+    clock was far ahead of the database's).
     """
 
     code: str
@@ -36,8 +37,9 @@ class TickReport:
 
     @property
     def failed(self) -> list[JobResult]:
-        """Runs that did not succeed, and jobs a lock backend failure kept from running."""
-        return self.with_outcome(*UNSUCCESSFUL, "lock_backend_failed")
+        """Runs that did not succeed, and jobs that a lock backend failure or a clock
+        far ahead of the database's kept from running."""
+        return self.with_outcome(*UNSUCCESSFUL, "lock_backend_failed", "clock_ahead")
 
     @property
     def broken(self) -> list[JobResult]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from . import claims, controls, due_times
 from .base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
 from .batches import Batch
+from .clock_guard import DatabaseClock, clock_ahead_message, slot_to_count_from, slots_ahead
 from .conf import conf, held_for_a_tick
 from .databases import database_for_write, in_transaction
 from .exceptions import LockBackendUnavailable
@@ -84,6 +85,7 @@ class Runner:
         self.signals_handled = False
         self._next_due: list[JobState] = []
         self._batch: Batch | None = None
+        self._database_clock = DatabaseClock(None)
 
     def say(self, line: str) -> None:
         if not self.silent:
@@ -134,7 +136,10 @@ class Runner:
             return
         known = read_states()
         self._check_clock(known)
+        self._database_clock = DatabaseClock(known.database_now)
         states = ensure_states([entry.code for entry in runnable], known.states)
+        if not self.dry_run:
+            self._take_back_future_slots(states)
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
             scan = abandon_dead_runs()
@@ -198,6 +203,42 @@ class Runner:
                 conf.LEASE_SECONDS,
             )
 
+    def _take_back_future_slots(self, states: dict[str, JobState]) -> None:
+        """A last slot far ahead of the database's clock was claimed by a wrong clock:
+        the job counts from now instead of waiting for that moment."""
+        limit = conf.CLOCK_SKEW_LIMIT
+        for state in slots_ahead(states, self._database_clock, limit):
+            now = timezone.now()
+            wrong = state.last_slot
+            if wrong is None or self._database_clock.seconds_ahead(now) > limit:
+                continue  # this host's clock is wrong too: its ticks claim nothing
+            slot = slot_to_count_from(now)
+            if claims.take_back_slot(state.job_name, wrong, slot):
+                logger.warning(
+                    "Cron job %s: its last slot %s was ahead of the database's clock; "
+                    "it counts from now",
+                    state.job_name,
+                    wrong,
+                )
+                self.say(
+                    f"{state.job_name}: last slot {wrong:%Y-%m-%d %H:%M} was ahead of "
+                    "the database's clock; counting from now"
+                )
+            state.last_slot, state.next_due, state.due_key = slot, None, ""
+
+    def _clock_ahead(self, code: str) -> bool:
+        """Refuse to claim by a clock far ahead of the database's (a job may have moved it)."""
+        now = timezone.now()
+        ahead = self._database_clock.seconds_ahead(now)
+        if ahead <= conf.CLOCK_SKEW_LIMIT:
+            return False
+        self._run_batch()
+        message = clock_ahead_message(now, ahead)
+        logger.error("Cron job %s not run: %s", code, message)
+        self.shout(f"[{BALLOT_X}] {code}: {message}")
+        self.report.results.append(JobResult(code, "clock_ahead", detail=message))
+        return True
+
     @staticmethod
     def _parallel(entry: JobEntry) -> bool:
         return entry.job_class is not None and entry.job_class.ALLOW_PARALLEL_RUNS
@@ -228,6 +269,8 @@ class Runner:
         job_class = entry.job_class
         assert job_class is not None
         code = entry.code
+        if not self.dry_run and self._clock_ahead(code):
+            return
         requested = not self.force and state.run_requested_at is not None
         if requested:
             self._run_requested(job_class, state, lock_class)

@@ -439,3 +439,21 @@ class ForkingJob(CronJobBase):
             return "the child's return"
         _, status = os.waitpid(child, 0)
         return f"parent; child exit status {os.waitstatus_to_exitcode(status)}"
+
+
+class ClockMovingJob(CronJobBase):
+    """Moves the process's clock to 2100 and leaves it there, as a leaked
+    freezegun or time-machine would; ``traveller`` is kept for the test to stop."""
+
+    code = "tests.clock_moving"
+    schedule = Schedule(run_every_mins=0)
+    traveller: object = None
+
+    def do(self) -> None:
+        from datetime import UTC, datetime
+
+        import time_machine
+
+        travel = time_machine.travel(datetime(2100, 1, 1, tzinfo=UTC), tick=False)
+        travel.start()
+        ClockMovingJob.traveller = travel

@@ -18,6 +18,7 @@ from django_cronjobs import runner as runner_module
 from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.runner import Runner
+from tests import jobs
 from tests.conftest import command_line_env, run_crons, runcrons_command
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
@@ -399,3 +400,53 @@ def test_a_process_the_job_forks_ends_where_do_ends(how, exit_status, concurrenc
         f"parent; child exit status {exit_status}",
     )
     assert CronJobLog.objects.filter(code="tests.every_invocation").count() == 1
+
+
+@pytest.fixture
+def clock_moving_job():
+    yield jobs.ClockMovingJob
+    if jobs.ClockMovingJob.traveller is not None:
+        jobs.ClockMovingJob.traveller.stop()
+        jobs.ClockMovingJob.traveller = None
+
+
+@pytest.mark.django_db
+def test_a_job_that_moves_the_clock_far_ahead_cannot_make_the_others_claim_by_it(
+    clock, clock_moving_job
+):
+    report = Runner().run(["tests.jobs.ClockMovingJob", EVERY_MINUTE, "tests.jobs.DailyJob"])
+    assert [(result.code, result.outcome) for result in report.results] == [
+        ("tests.clock_moving", RunStatus.SUCCEEDED),
+        ("tests.every_minute", "clock_ahead"),
+        ("tests.daily", "clock_ahead"),
+    ]
+    assert "ahead of the database's" in report.results[1].detail
+    assert report.failed  # runcrons exits 1
+    assert not CronJobState.objects.filter(last_slot__year=2100).exists()
+    assert not CronJobLog.objects.filter(slot__year=2100).exists()
+    clock_moving_job.traveller.stop()
+    clock_moving_job.traveller = None
+    # Once the clock is right again, the jobs run at their slots.
+    report = Runner().run([EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == [RunStatus.SUCCEEDED]
+    assert CronJobLog.objects.get(code="tests.every_minute").slot == T0
+
+
+@pytest.mark.django_db
+def test_a_slot_stored_far_ahead_is_taken_back_once_the_clock_is_sane(clock):
+    # What a wrong clock left behind: the job's last slot in 2100, its next
+    # due moment after it.
+    ahead = datetime(2100, 1, 1, tzinfo=UTC)
+    CronJobState.objects.create(
+        job_name="tests.every_minute", last_slot=ahead, next_due=ahead, due_key="stale"
+    )
+    CronJobLog.objects.create(
+        code="tests.every_minute", slot=ahead, start_time=ahead, end_time=ahead, is_success=True
+    )
+    out = run_crons(EVERY_MINUTE)
+    assert "last slot 2100-01-01 00:00 was ahead of the database's clock" in out
+    assert "[✔] tests.every_minute" in out
+    assert CronJobLog.objects.filter(code="tests.every_minute", slot=T0).get().is_success
+    assert CronJobState.objects.get(job_name="tests.every_minute").last_slot == T0
+    clock.at(T0 + timedelta(minutes=1))
+    assert "[✔] tests.every_minute" in run_crons(EVERY_MINUTE)

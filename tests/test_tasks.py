@@ -80,7 +80,7 @@ def test_an_enqueued_run_holds_the_lock_until_its_deadline_then_is_abandoned(clo
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
     assert f"no worker started task {run.task_id}" in run.message
-    assert [result.outcome for result in report.results] == ["enqueued"]
+    assert [result.outcome for result in report.results] == [RunStatus.ABANDONED, "enqueued"]
     assert CronJobLog.objects.filter(status=RunStatus.ENQUEUED).count() == 1
 
 
