@@ -18,7 +18,7 @@ from .databases import in_transaction
 from .heartbeat import Heartbeat
 from .interruption import Interrupted, signals_delivered
 from .locks.base import LockBackend
-from .log_text import as_ascii, as_log_text
+from .log_text import as_ascii, as_log_text, first_line
 from .models import CronJobLog, RunStatus
 from .processes import confined_to_this_process
 from .retention import delete_older_successes
@@ -77,9 +77,16 @@ class Execution:
 
         An interruption (SIGINT, SIGTERM) is recorded, then raised again.
         """
-        with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock):
+        with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock) as beats:
             interruption = self.perform(run)
         self.record(run)
+        if beats.missed_beats:
+            logger.warning(
+                "Cron job %s: outcome stored (%s) after %d heartbeat(s) failed during the run",
+                run.code,
+                run.status,
+                beats.missed_beats,
+            )
         self.finish(run)
         if interruption is not None:
             raise interruption
@@ -170,7 +177,12 @@ class Execution:
             claims.finish_run(run, self.lock_token)
             return
         except DatabaseError as error:
-            logger.warning("Storing the outcome of %s failed (%s); retrying", run.code, error)
+            logger.warning(
+                "Storing the outcome of %s failed (%s: %s); retrying",
+                run.code,
+                type(error).__name__,
+                first_line(error),
+            )
         if not in_transaction():
             close_old_connections()
         run.message = as_ascii(run.message)

@@ -8,12 +8,14 @@ import threading
 import time
 from types import TracebackType
 
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from . import claims
 from .conf import conf
 from .databases import in_transaction
+from .exceptions import LockBackendUnavailable
 from .locks.base import LockBackend
+from .log_text import first_line
 from .models import CronJobLog
 
 logger = logging.getLogger("django_cronjobs")
@@ -34,10 +36,25 @@ class LeaseKeeper:
         self.beats = 0
         self.beating = threading.Lock()
         """Held by the heartbeat thread during a beat."""
+        self.missed_beats = 0
+        """Beats that could not reach the database or the lock backend."""
         self._kept = False
 
     def beat(self) -> None:
         raise NotImplementedError
+
+    def missed_beat(self, error: Exception) -> None:
+        """A beat failed on an outage: one line for the first (cron mails stderr), none
+        for the next ones of the same run; the lease holds the run meanwhile."""
+        self.missed_beats += 1
+        if self.missed_beats == 1:
+            logger.warning(
+                "Heartbeat of %s failed (%s: %s); beats go on, the lease lasts %g s",
+                self.name,
+                type(error).__name__,
+                first_line(error),
+                conf.LEASE_SECONDS,
+            )
 
     def seconds_to_next_beat(self) -> float:
         return conf.LEASE_SECONDS / 4
@@ -116,6 +133,8 @@ class Pacemaker:
             try:
                 keeper.beat()
                 keeper.beats += 1
+            except (DatabaseError, LockBackendUnavailable) as error:
+                keeper.missed_beat(error)
             except Exception:
                 logger.exception("Heartbeat of %s failed", keeper.name)
             finally:

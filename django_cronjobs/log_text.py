@@ -1,4 +1,4 @@
-"""Turning whatever ``do()`` returns into text every database stores."""
+"""Turning whatever ``do()`` returns into text every database stores, and errors into one line."""
 
 from __future__ import annotations
 
@@ -39,3 +39,10 @@ def as_ascii(text: str) -> str:
     """``text`` with every non-ASCII character escaped, for a database whose
     column charset cannot hold it (MySQL utf8mb3 and emoji)."""
     return text.encode("ascii", errors="backslashreplace").decode("ascii")
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s text (its repr when it has none): drivers'
+    messages run over several lines, and cron mail wants one."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else repr(error)

@@ -457,3 +457,25 @@ class ClockMovingJob(CronJobBase):
         travel = time_machine.travel(datetime(2100, 1, 1, tzinfo=UTC), tick=False)
         travel.start()
         ClockMovingJob.traveller = travel
+
+
+class DatabaseOutageJob(CronJobBase):
+    """Runs through a database outage of the heartbeat's: every beat during do()
+    fails as it does while the server is stopped."""
+
+    code = "tests.database_outage"
+    schedule = Schedule(run_every_mins=0)
+
+    def do(self) -> str:
+        import time
+        from unittest import mock
+
+        from django.db import OperationalError
+
+        refused = OperationalError(
+            'connection to server at "127.0.0.1", port 5432 failed: Connection refused\n'
+            "\tIs the server running on that host and accepting TCP/IP connections?"
+        )
+        with mock.patch("django_cronjobs.claims.renew_lease", side_effect=refused):
+            time.sleep(0.7)
+        return "done"

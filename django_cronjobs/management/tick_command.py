@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from django_cronjobs.interruption import exit_status
+from django_cronjobs.log_text import first_line
 from django_cronjobs.reports import TickReport
 from django_cronjobs.runner import Runner
 
@@ -62,8 +63,9 @@ class TickCommand(BaseCommand):
 
 def database_unavailable(error: DatabaseError) -> CommandError:
     """One line instead of a traceback: cron mail should say what is wrong."""
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-    return CommandError(f"database unavailable: {first_line}", returncode=EXIT_DATABASE_UNAVAILABLE)
+    return CommandError(
+        f"database unavailable: {first_line(error)}", returncode=EXIT_DATABASE_UNAVAILABLE
+    )
 
 
 def raise_for_exit_status(report: TickReport) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, OperationalError
 
+from django_cronjobs.log_text import first_line
 from django_cronjobs.management.tick_command import (
     TickCommand,
     database_unavailable,
@@ -40,6 +41,4 @@ def database_refused(error: DatabaseError) -> CommandError:
     The database is there, so this is not "database unavailable" (exit
     status 3, which monitors read as an outage): one line, exit status 1.
     """
-    text = str(error).strip()
-    first_line = text.splitlines()[0] if text else repr(error)
-    return CommandError(f"database error: {type(error).__name__}: {first_line}")
+    return CommandError(f"database error: {type(error).__name__}: {first_line(error)}")
