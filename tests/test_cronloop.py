@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from django_cronjobs.models import CronJobLog
+from django_cronjobs.runner import Runner
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +48,22 @@ def test_sleeps_between_runs(clock, monkeypatch):
     monkeypatch.setattr("time.sleep", naps.append)
     call_command("cronloop", sleep=42, repeat=3, cron_classes=[JOB], stdout=StringIO())
     assert naps == [42, 42]
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        ("OperationalError", "database unavailable: connection refused"),
+        ("DataError", "database error: DataError: connection refused"),
+    ],
+)
+def test_a_loop_tells_a_database_out_of_reach_from_a_refused_statement(monkeypatch, error, line):
+    import django.db
+
+    def fail(self, names=None):
+        raise getattr(django.db, error)("connection refused\nDETAIL: more")
+
+    monkeypatch.setattr(Runner, "run", fail)
+    err = StringIO()
+    call_command("cronloop", repeat=2, sleep=0, stdout=StringIO(), stderr=err)
+    assert err.getvalue().splitlines() == [line, line]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
 
 from django_cronjobs.interruption import exit_status
 from django_cronjobs.log_text import first_line
@@ -61,11 +61,19 @@ class TickCommand(BaseCommand):
         )
 
 
-def database_unavailable(error: DatabaseError) -> CommandError:
-    """One line instead of a traceback: cron mail should say what is wrong."""
-    return CommandError(
-        f"database unavailable: {first_line(error)}", returncode=EXIT_DATABASE_UNAVAILABLE
-    )
+def database_error(error: DatabaseError) -> CommandError:
+    """One line instead of a traceback: cron mail should say what is wrong.
+
+    Only a database out of reach (an OperationalError: cannot connect, lost
+    the connection) is "database unavailable", exit status 3, which monitors
+    read as an outage. A statement the database refused (bad data, a missing
+    table) is "database error", exit status 1.
+    """
+    if isinstance(error, OperationalError):
+        return CommandError(
+            f"database unavailable: {first_line(error)}", returncode=EXIT_DATABASE_UNAVAILABLE
+        )
+    return CommandError(f"database error: {type(error).__name__}: {first_line(error)}")
 
 
 def raise_for_exit_status(report: TickReport) -> None:

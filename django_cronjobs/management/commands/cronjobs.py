@@ -14,7 +14,7 @@ from django.db import DatabaseError
 
 from django_cronjobs import controls, django_cron_import
 from django_cronjobs.base import NO_JOBS, JobEntry, load_jobs
-from django_cronjobs.management.tick_command import database_unavailable
+from django_cronjobs.management.tick_command import database_error
 from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
 
 # The subcommands that set a job's flags, for the next runcrons to honour.
@@ -74,7 +74,7 @@ class Command(BaseCommand):
         try:
             getattr(self, "handle_" + options["subcommand"].replace("-", "_"))(options)
         except DatabaseError as error:
-            raise database_unavailable(error) from error
+            raise database_error(error) from error
 
     # -- list -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from django.db import DatabaseError
 
 from django_cronjobs.management.tick_command import (
     TickCommand,
-    database_unavailable,
+    database_error,
     raise_for_exit_status,
 )
 
@@ -43,9 +43,9 @@ class Command(TickCommand):
                     report = self.runner(options).run(options["cron_classes"] or None)
                 except DatabaseError as error:
                     if last and self.from_command_line:
-                        raise database_unavailable(error) from error
+                        raise database_error(error) from error
                     # A loop outlives a database restart: say so and go on.
-                    self.stderr.write(str(database_unavailable(error)))
+                    self.stderr.write(str(database_error(error)))
                 else:
                     if report.interrupted is not None or last:
                         if self.from_command_line:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
-from django.db import DatabaseError, OperationalError
+from django.core.management.base import CommandParser
+from django.db import DatabaseError
 
-from django_cronjobs.log_text import first_line
 from django_cronjobs.management.tick_command import (
     TickCommand,
-    database_unavailable,
+    database_error,
     raise_for_exit_status,
 )
 
@@ -27,18 +26,7 @@ class Command(TickCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             report = self.runner(options).run(options["cron_classes"] or None)
-        except OperationalError as error:  # cannot connect, lost the connection...
-            raise database_unavailable(error) from error
         except DatabaseError as error:
-            raise database_refused(error) from error
+            raise database_error(error) from error
         if self.from_command_line:
             raise_for_exit_status(report)
-
-
-def database_refused(error: DatabaseError) -> CommandError:
-    """A statement the database answered with an error (bad data, a missing table...).
-
-    The database is there, so this is not "database unavailable" (exit
-    status 3, which monitors read as an outage): one line, exit status 1.
-    """
-    return CommandError(f"database error: {type(error).__name__}: {first_line(error)}")
