@@ -20,6 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .base import NO_JOBS, JobEntry, load_jobs
 from .conf import conf
 from .overview import JobStatus, job_statuses
 
@@ -65,12 +66,27 @@ def health(request: HttpRequest) -> JsonResponse:
     if not allowed(request):
         return JsonResponse({"detail": "forbidden"}, status=403)
     jobs = job_statuses()
+    broken = [entry for entry in load_jobs() if entry.problems]
     bad = [job.code for job in jobs if job.unhealthy]
-    return JsonResponse(
-        {
-            "status": "failing" if bad else "ok",
-            "unhealthy": bad,
-            "jobs": [describe(job) for job in jobs],
-        },
-        status=503 if bad else 200,
-    )
+    # No job at all is a settings mistake far more often than a choice, and
+    # HTTP has no warning: it fails the check too.
+    empty = not jobs and not broken
+    status = "broken" if broken else "failing" if bad else "no jobs" if empty else "ok"
+    answer: dict[str, Any] = {
+        "status": status,
+        "unhealthy": [entry.code for entry in broken] + bad,
+        "jobs": [describe(job) for job in jobs],
+    }
+    if broken:
+        answer["broken"] = [describe_broken(entry) for entry in broken]
+    if empty:
+        answer["checks"] = [NO_JOBS.check_id]
+    return JsonResponse(answer, status=200 if status == "ok" else 503)
+
+
+def describe_broken(entry: JobEntry) -> dict[str, Any]:
+    return {
+        "entry": entry.name,
+        "checks": [problem.check_id for problem in entry.problems],
+        "messages": [problem.message for problem in entry.problems],
+    }

@@ -68,6 +68,34 @@ def test_a_failing_or_overdue_job_makes_it_503(client, clock, url):
     assert {job["health"] for job in response.json()["jobs"]} == {"paused"}
 
 
+def test_a_broken_configuration_is_not_ok(client, clock, url, settings):
+    # The missing comma: a string where a list belongs.
+    settings.CRON_CLASSES = "tests.jobs.EveryMinuteJob"
+    response = client.get(url, {"token": TOKEN})
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "broken"
+    assert body["unhealthy"] == ["CRON_CLASSES"]
+    assert body["broken"][0]["checks"] == ["django_cronjobs.E015"]
+    settings.CRON_CLASSES = ["tests.jobs.EveryMinuteJob", "tests.jobs.Missing"]
+    body = client.get(url, {"token": TOKEN}).json()
+    assert body["status"] == "broken"
+    assert [entry["checks"] for entry in body["broken"]] == [["django_cronjobs.E001"]]
+    assert [job["code"] for job in body["jobs"]] == ["tests.every_minute"]
+
+
+def test_no_jobs_at_all_is_not_ok(client, url, settings):
+    settings.CRON_CLASSES = []
+    response = client.get(url, {"token": TOKEN})
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "no jobs",
+        "unhealthy": [],
+        "jobs": [],
+        "checks": ["django_cronjobs.W002"],
+    }
+
+
 @pytest.mark.parametrize(
     "credentials",
     [
