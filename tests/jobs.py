@@ -460,22 +460,28 @@ class ClockMovingJob(CronJobBase):
 
 
 class DatabaseOutageJob(CronJobBase):
-    """Runs through a database outage of the heartbeat's: every beat during do()
-    fails as it does while the server is stopped."""
+    """Runs through a database outage of the heartbeat's: while do() sleeps, new
+    connections go to a closed port (a file that cannot exist on SQLite) and
+    fail as they do while the server is stopped; the open one is kept."""
 
     code = "tests.database_outage"
     schedule = Schedule(run_every_mins=0)
 
     def do(self) -> str:
         import time
-        from unittest import mock
 
-        from django.db import OperationalError
+        from django.db import connections
 
-        refused = OperationalError(
-            'connection to server at "127.0.0.1", port 5432 failed: Connection refused\n'
-            "\tIs the server running on that host and accepting TCP/IP connections?"
-        )
-        with mock.patch("django_cronjobs.claims.renew_lease", side_effect=refused):
+        # New connections, in any thread, are made from this dict.
+        database = connections.settings["default"]
+        saved = dict(database)
+        if database["ENGINE"].endswith("sqlite3"):
+            database["NAME"] = "/nonexistent/directory/outage.sqlite3"
+        else:
+            database.update(HOST="127.0.0.1", PORT="1")
+        try:
             time.sleep(0.7)
+        finally:
+            database.clear()
+            database.update(saved)
         return "done"

@@ -68,18 +68,18 @@ def test_a_hung_beat_holds_its_block_a_quarter_lease_and_no_other_keeper(setting
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_outage_under_a_running_job_is_one_line_not_a_traceback():
-    # Cron mails stderr: the heartbeats that fail while the server is down
-    # say so once, and the stored outcome says it was stored.
+    # Cron mails stderr: the heartbeats that fail while the server is out of
+    # reach (real connection attempts, refused) say so once, and the stored
+    # outcome says it was stored.
     tick = runcrons_command("tests.jobs.DatabaseOutageJob", CRONJOBS_TEST_LEASE_SECONDS="0.4")
     assert tick.returncode == 0, tick.stderr
     assert "Traceback" not in tick.stderr
     lines = tick.stderr.splitlines()
-    assert lines == [
-        "Heartbeat of cron job tests.database_outage failed (OperationalError: connection to "
-        'server at "127.0.0.1", port 5432 failed: Connection refused); beats go on, the lease '
-        "lasts 0.4 s",
-        lines[1],
-    ]
+    assert len(lines) == 2, tick.stderr
+    assert lines[0].startswith(
+        "Heartbeat of cron job tests.database_outage failed (OperationalError: "
+    )
+    assert lines[0].endswith("); beats go on, the lease lasts 0.4 s")
     assert lines[1].startswith("Cron job tests.database_outage: outcome stored (succeeded) after ")
     assert lines[1].endswith(" heartbeat(s) failed during the run")
     assert CronJobLog.objects.get().status == RunStatus.SUCCEEDED
