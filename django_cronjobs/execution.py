@@ -20,6 +20,7 @@ from .interruption import Interrupted, signals_delivered
 from .locks.base import LockBackend
 from .log_text import as_ascii, as_log_text, first_line
 from .models import CronJobLog, RunStatus
+from .package_logger import package_logger
 from .processes import confined_to_this_process
 from .retention import delete_older_successes
 
@@ -113,7 +114,7 @@ class Execution:
         else:
             logger.warning("Cron job %s ended %s", run.code, run.status)
             if conf.OUTPUT_ERRORS:
-                logger.error("%s cronjob error:\n%s", run.code, run.message)
+                package_logger().error("%s cronjob error:\n%s", run.code, run.message)
         signals.send(
             signals.cron_job_finished,
             self.job_class,

@@ -30,6 +30,7 @@ from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
 from .models import CronJobLog, RunStatus
 from .notifications import notify_failures
+from .package_logger import package_logger
 from .recovery import abandon_dead_runs
 from .reports import JobResult, TickReport
 from .retention import delete_old_logs
@@ -42,6 +43,8 @@ CHECK_MARK = "\N{HEAVY CHECK MARK}"
 BALLOT_X = "\N{HEAVY BALLOT X}"
 ARROW = "\N{RIGHTWARDS ARROW}"
 HEADER = ("Running Crons", "=" * 40)
+# The problems django-cron raised as BadCronJobError: not a job class, no code.
+BAD_CRON_JOB_CHECKS = ("django_cronjobs.E002", "django_cronjobs.E003")
 # A connection left idle this long while a job ran is checked before reuse.
 IDLE_CONNECTION_SECONDS = 60
 
@@ -252,7 +255,10 @@ class Runner:
     # -- one job --------------------------------------------------------------
 
     def _broken(self, code: str, problem: Problem) -> None:
-        self.shout(problem.console or f"[{BALLOT_X}] {code}: {problem.message}")
+        line = problem.console or f"[{BALLOT_X}] {code}: {problem.message}"
+        self.shout(line)
+        if problem.check_id in BAD_CRON_JOB_CHECKS and not self.silent:
+            package_logger().info(line)  # where django-cron logged its BadCronJobError
         self.report.results.append(JobResult(code, "broken", detail=problem.message))
 
     def _plan(self, job_class: type[CronJobBase], state: JobState) -> SlotPlan:
@@ -548,7 +554,10 @@ class Runner:
             self.report.results.append(JobResult(code, "lock_backend_failed", detail=str(error)))
 
     def _locked(self, code: str, lock: LockBackend) -> None:
-        self.say(lock.lock_failed_message())
+        line = lock.lock_failed_message()
+        self.say(line)
+        if not self.silent:
+            package_logger().info(line)  # as django-cron logged a lock held elsewhere
         self.report.results.append(JobResult(code, "locked"))
 
 

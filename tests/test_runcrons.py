@@ -534,3 +534,20 @@ def test_naming_a_job_is_not_confused_with_a_broken_entry(clock, settings):
     settings.CRON_CLASSES = [EVERY_MINUTE, 42]
     assert run_crons("42", silent=True).startswith("ERROR: Make sure these are valid")
     assert run_crons("tests.every_minute", silent=True) == ""
+
+
+def test_code_that_patches_the_package_logger_sees_django_crons_lines(clock, settings):
+    # django-cron's own test_requires_code, with the import name changed.
+    from unittest import mock
+
+    with mock.patch("django_cronjobs.logger") as logger:
+        out = run_crons("tests.jobs.NoCodeJob", force=True)
+    assert "does not have a code attribute" in out
+    logger.info.assert_called_once_with("Cron class 'NoCodeJob' does not have a code attribute")
+    # A failure with DJANGO_CRON_OUTPUT_ERRORS, too.
+    settings.DJANGO_CRON_OUTPUT_ERRORS = True
+    with mock.patch("django_cronjobs.logger") as logger:
+        run_crons("tests.jobs.FailingJob", force=True)
+    (template, code, message), _ = logger.error.call_args
+    assert (template, code) == ("%s cronjob error:\n%s", "tests.failing")
+    assert "Traceback" in message
