@@ -143,9 +143,11 @@ class Execution:
                 # Inside a caller's transaction (a TestCase, a Celery task) the
                 # job gets a savepoint, so that a database error in it fails
                 # the run without breaking the caller's transaction.
+                # A process the job forks ends right where do() does, before
+                # the savepoint's SQL (on the parent's connection) is sent.
                 with (
-                    confined_to_this_process(),
                     nullcontext() if outside_transaction else transaction.atomic(),
+                    confined_to_this_process(),
                 ):
                     result = self.job_class().do()
         except Interrupted as error:

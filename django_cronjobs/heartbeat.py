@@ -8,7 +8,7 @@ import threading
 import time
 from types import TracebackType
 
-from django.db import DatabaseError, connections
+from django.db import InterfaceError, OperationalError, connections
 
 from . import claims
 from .conf import conf
@@ -133,8 +133,8 @@ class Pacemaker:
             try:
                 keeper.beat()
                 keeper.beats += 1
-            except (DatabaseError, LockBackendUnavailable) as error:
-                keeper.missed_beat(error)
+            except (OperationalError, InterfaceError, LockBackendUnavailable) as error:
+                keeper.missed_beat(error)  # an outage; other errors are bugs, with tracebacks
             except Exception:
                 logger.exception("Heartbeat of %s failed", keeper.name)
             finally:

@@ -90,13 +90,15 @@ def _wait_for(
     stop: threading.Event | None,
 ) -> ChildOutcome:
     deadline = None if timeout is None else time.monotonic() + STARTUP_SECONDS + timeout
+    started = False
     while True:
         if receiver.poll(POLL_SECONDS):
             try:
                 status, message = receiver.recv()
             except EOFError:  # the child died without a word
-                return _no_outcome(child, stop)
+                return _no_outcome(child, stop, started)
             if status == STARTED:
+                started = True
                 if timeout is not None:
                     deadline = time.monotonic() + timeout
                 continue
@@ -105,7 +107,7 @@ def _wait_for(
                 _stop(child)
             return ChildOutcome(status, message)
         if not child.is_alive() and not receiver.poll(0):
-            return _no_outcome(child, stop)
+            return _no_outcome(child, stop, started)
         if deadline is not None and time.monotonic() >= deadline:
             how = _stop(child)
             return ChildOutcome("timed_out", f"Timed out after {timeout:g} s: {how}.")
@@ -115,8 +117,15 @@ def _wait_for(
 
 
 def _no_outcome(
-    child: multiprocessing.process.BaseProcess, stop: threading.Event | None
+    child: multiprocessing.process.BaseProcess, stop: threading.Event | None, started: bool
 ) -> ChildOutcome:
+    """A child that ended without sending an outcome.
+
+    Once ``do()`` has started, the run died with its process: ``abandoned``,
+    which keeps the job's next run in a child too. Before that, the child
+    could not set up (Django, the job's import): a failed run, which sends
+    the next one back to the runcrons process.
+    """
     child.join()
     if stop is not None and stop.is_set():
         raise Interrupted(signal.SIGTERM)
@@ -126,8 +135,8 @@ def _no_outcome(
         if code is not None and code < 0
         else f"exit code {code}"
     )
-    # The run died with its process, as a run whose runcrons was killed does:
-    # abandoned, which also makes the next run start in a child again.
+    if not started:
+        return ChildOutcome("failed", f"The job's child process could not start ({how}).")
     return ChildOutcome(
         "abandoned", f"Abandoned: the job's process ended without an outcome ({how})."
     )

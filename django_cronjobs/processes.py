@@ -51,10 +51,15 @@ def is_alive(pid: int, started: int | None = None) -> bool:
     """Whether the process ``pid`` that started at ``started`` still runs on this host.
 
     Without a recorded start time (rows of older versions, systems without
-    ``/proc``) the pid alone decides.
+    ``/proc``), or when ``/proc`` does not show the process (``hidepid``), the
+    pid alone decides.
     """
-    if started is not None and os.path.isdir("/proc/self"):
-        return start_time(pid) == started
+    if started is not None:
+        current = start_time(pid)
+        if current is not None:
+            return current == started
+        # No start time to read: the process is gone, or /proc hides another
+        # user's processes (hidepid): the kernel tells those apart.
     if pid == os.getpid():
         return True
     try:

@@ -485,3 +485,19 @@ class DatabaseOutageJob(CronJobBase):
             database.clear()
             database.update(saved)
         return "done"
+
+
+class ExitsBeforeDoJob(CronJobBase):
+    """Its child process ends while it sets up, before do() starts."""
+
+    code = "tests.exits_before_do"
+    schedule = Schedule(run_every_mins=0)
+    TIMEOUT_SECONDS = 30
+
+    def __init__(self) -> None:
+        import os
+
+        os._exit(3)
+
+    def do(self) -> None:
+        return None

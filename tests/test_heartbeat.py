@@ -83,3 +83,28 @@ def test_a_database_outage_under_a_running_job_is_one_line_not_a_traceback():
     assert lines[1].startswith("Cron job tests.database_outage: outcome stored (succeeded) after ")
     assert lines[1].endswith(" heartbeat(s) failed during the run")
     assert CronJobLog.objects.get().status == RunStatus.SUCCEEDED
+
+
+class Failing(Beating):
+    def __init__(self, error: Exception) -> None:
+        super().__init__("failing")
+        self.error = error
+
+    def beat(self) -> None:
+        super().beat()
+        raise self.error
+
+
+def test_only_an_outage_is_one_line_a_beat_that_fails_otherwise_keeps_its_traceback(caplog):
+    from django.db import OperationalError, ProgrammingError
+
+    outage, bug = Failing(OperationalError("refused")), Failing(ProgrammingError("no such column"))
+    for keeper in (outage, bug):
+        with keeper:
+            wait_for(lambda keeper=keeper: len(keeper.threads) >= 3)
+    outage_records = [r for r in caplog.records if "failing failed (OperationalError" in r.message]
+    assert len(outage_records) == 1
+    assert outage_records[0].exc_info is None
+    bug_records = [r for r in caplog.records if r.message == "Heartbeat of failing failed"]
+    assert bug_records
+    assert all(record.exc_info is not None for record in bug_records)

@@ -450,3 +450,44 @@ def test_a_slot_stored_far_ahead_is_taken_back_once_the_clock_is_sane(clock):
     assert CronJobState.objects.get(job_name="tests.every_minute").last_slot == T0
     clock.at(T0 + timedelta(minutes=1))
     assert "[✔] tests.every_minute" in run_crons(EVERY_MINUTE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_child_that_cannot_start_is_a_failed_run_not_an_abandoned_one():
+    # Dying before do() (Django's set-up, the job's import) says nothing of
+    # the job: its next run may go back to the runcrons process.
+    report = Runner().run(["tests.jobs.ExitsBeforeDoJob"])
+    run = report.results[0].run
+    assert (run.status, run.message) == (
+        RunStatus.FAILED,
+        "The job's child process could not start (exit code 3).",
+    )
+
+
+@pytest.mark.django_db
+def test_a_process_the_job_forks_sends_no_sql_for_the_callers_transaction(tmp_path):
+    # Inside a caller's transaction the job gets a savepoint; a forked child
+    # must not release or roll it back on the parent's connection.
+    from django.db import connection
+
+    statements = tmp_path / "statements"
+
+    def note(execute, sql, params, many, context):
+        with statements.open("a") as noted:  # the child's notes outlive it
+            noted.write(f"{os.getpid()} {sql}\n")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        report = Runner().run(["tests.jobs.ForkingJob"])
+    assert [result.outcome for result in report.results] == [RunStatus.SUCCEEDED]
+    by = {line.split(" ", 1)[0] for line in statements.read_text().splitlines()}
+    assert by == {str(os.getpid())}, statements.read_text()
+
+
+@pytest.mark.django_db
+def test_a_live_process_that_proc_hides_is_left_alone(clock, monkeypatch):
+    # /proc mounted with hidepid shows nothing of another user's processes.
+    monkeypatch.setattr(processes, "start_time", lambda pid: None)
+    crashed_run(claims.hostname(), os.getppid(), T0 + timedelta(minutes=2), process_started=123)
+    report = Runner().run([EVERY_MINUTE])
+    assert [result.outcome for result in report.results] == ["locked"]
