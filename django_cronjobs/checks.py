@@ -23,6 +23,7 @@ django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_s
 django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
 django_cronjobs.E019   a job cannot be handed to its task backend
 django_cronjobs.E020   a job's code contains control characters (NUL...)
+django_cronjobs.E021   CRONJOBS_CLOCK_SKEW_LIMIT is not a number of seconds > 0 or None
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 django_cronjobs.W002   CRON_CLASSES lists no jobs
 =====================  ===============================================
@@ -33,7 +34,7 @@ They are errors for ``manage.py check``, and warnings, with the same ids,
 when Django runs the checks ahead of work on a database (it passes
 ``databases``: ``migrate``, the test runner, ``check --database``), so that
 a broken job never keeps ``migrate`` from running. The settings of the
-app's machinery (E014, E016, E018) stop every job: they stay errors.
+app's machinery (E014, E016, E018, E021) stop every job: they stay errors.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from django.conf import settings
 from django.core import checks
 
 from .base import NO_JOBS, load_jobs
-from .conf import conf, is_seconds
+from .conf import DEFAULT_CLOCK_SKEW_LIMIT, conf, is_seconds
 from .locks import lock_backend_class
 
 PER_PROCESS_CACHES = (
@@ -119,6 +120,22 @@ def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 f"CRONJOBS_BATCH_SECONDS must be a number of seconds, 0 or more; got {value!r}.",
                 hint="0 claims and records each run on its own; runs are not batched meanwhile.",
                 id="django_cronjobs.E018",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_clock_skew_limit(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    value = conf.CLOCK_SKEW_LIMIT
+    if value is not None and not is_seconds(value, zero=False):
+        return [
+            checks.Error(
+                "CRONJOBS_CLOCK_SKEW_LIMIT must be a number of seconds above 0, or None; "
+                f"got {value!r}.",
+                hint=f"None turns the guard off; runcrons uses {DEFAULT_CLOCK_SKEW_LIMIT:g} "
+                "meanwhile.",
+                id="django_cronjobs.E021",
             )
         ]
     return []

@@ -273,14 +273,23 @@ def take_back_slot(code: str, wrong: datetime, slot: datetime) -> bool:
     """Replace the job's last slot ``wrong`` (stored by a clock far ahead) with ``slot``.
 
     A compare-and-set, so of several hosts one does it; the job's stored next
-    due moment goes with it. True when this process did.
+    due moment goes with it. The runs recorded for slots after ``slot`` lose
+    their slot (their message says why), so that those slots can run when
+    their time really comes. True when this process did.
     """
-    return (
-        CronJobState.objects.filter(job_name=code, last_slot=wrong).update(
+    with transaction.atomic(using=database_for_write()):
+        taken = CronJobState.objects.filter(job_name=code, last_slot=wrong).update(
             last_slot=slot, next_due=None, due_key=""
         )
-        == 1
-    )
+        if taken:
+            CronJobLog.objects.filter(code=code, slot__gt=slot).update(
+                slot=None,
+                message=Concat(
+                    F("message"),
+                    Value("\n[Its slot was ahead of the database's clock: taken back.]"),
+                ),
+            )
+    return taken == 1
 
 
 def release_lock(code: str, token: str) -> None:

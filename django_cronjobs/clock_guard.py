@@ -58,7 +58,7 @@ def slots_ahead(states: dict[str, JobState], clock: DatabaseClock, limit: float)
     database_now = clock.now()
     if database_now is None:
         return []
-    bound = to_microseconds(database_now) + int(limit * 1_000_000)
+    bound = to_microseconds(database_now) + limit * 1_000_000  # a float: inf is allowed
     return [
         state
         for state in states.values()

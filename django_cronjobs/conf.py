@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from django.conf import settings as django_settings
 
 _MISSING = object()
+DEFAULT_CLOCK_SKEW_LIMIT = 3600.0
 T = TypeVar("T")
 
 
@@ -119,10 +120,20 @@ class Settings:
         return _setting("CRONJOBS_CLOCK_SKEW_WARNING", None, 30)  # type: ignore[no-any-return]
 
     @property
-    def CLOCK_SKEW_LIMIT(self) -> float:
+    def CLOCK_SKEW_LIMIT(self) -> float | None:
         """Seconds this host's clock may run ahead of the database's before runcrons
-        refuses to claim slots by it (and takes a stored slot that far ahead for wrong)."""
-        return _setting("CRONJOBS_CLOCK_SKEW_LIMIT", None, 3600)  # type: ignore[no-any-return]
+        refuses to claim slots by it (and takes a stored slot that far ahead for wrong);
+        None turns that off."""
+        return _setting("CRONJOBS_CLOCK_SKEW_LIMIT", None, DEFAULT_CLOCK_SKEW_LIMIT)  # type: ignore[no-any-return]
+
+    @property
+    def clock_skew_limit(self) -> float | None:
+        """CLOCK_SKEW_LIMIT as runcrons applies it: a value check E021 refuses counts
+        as the default."""
+        value = self.CLOCK_SKEW_LIMIT
+        if value is None:
+            return None
+        return float(value) if is_seconds(value, zero=False) else DEFAULT_CLOCK_SKEW_LIMIT
 
     @property
     def LOCK_TIME(self) -> int:

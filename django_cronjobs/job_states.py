@@ -145,23 +145,33 @@ class EpochMicroseconds(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
+# The database server's clock in UTC, per vendor (elsewhere CURRENT_TIMESTAMP).
+CLOCK_SQL = {
+    "postgresql": "STATEMENT_TIMESTAMP()",
+    "mysql": "UTC_TIMESTAMP(6)",  # CURRENT_TIMESTAMP is in the session's zone there
+    "sqlite": "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
+}
+
+
 class DatabaseNow(Func):
     """The database server's clock, in UTC, to measure this host's clock against."""
 
     template = "CURRENT_TIMESTAMP"
     output_field = DateTimeField()
 
-    def as_mysql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # CURRENT_TIMESTAMP is in the session's zone there.
-        return self.as_sql(compiler, connection, template="UTC_TIMESTAMP(6)", **extra)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="STATEMENT_TIMESTAMP()", **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'NOW')", **extra
-        )
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra: Any,
+    ) -> Any:
+        sql = CLOCK_SQL.get(connection.vendor)
+        if template is None and sql is not None:
+            template = sql.replace("%", "%%")  # the template is %-formatted
+        return super().as_sql(compiler, connection, function, template, arg_joiner, **extra)
 
 
 @dataclass
@@ -206,20 +216,13 @@ def read_states() -> StatesRead:
     return StatesRead(states, from_microseconds(database_now))
 
 
-# The database server's clock in UTC, where the state read cannot bring it.
-CLOCK_QUERIES = {
-    "postgresql": "SELECT STATEMENT_TIMESTAMP()",
-    "mysql": "SELECT UTC_TIMESTAMP(6)",
-    "sqlite": "SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
-}
-
-
 def _database_clock(connection: Any) -> datetime | None:
-    query = CLOCK_QUERIES.get(connection.vendor)
-    if query is None:
+    """The database server's clock, read alone (where the state read cannot bring it)."""
+    sql = CLOCK_SQL.get(connection.vendor)
+    if sql is None:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(query)
+        cursor.execute(f"SELECT {sql}")
         (value,) = cursor.fetchone()
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

@@ -145,18 +145,7 @@ class Runner:
             self._take_back_future_slots(states)
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
-            scan = abandon_dead_runs()
-            for run in scan.abandoned:
-                self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
-                # A run this tick recorded as failed: the tick does not end well.
-                self.report.results.append(JobResult(run.code, RunStatus.ABANDONED, run))
-                state = states.get(run.code)
-                if state is not None and state.last_status == RunStatus.RUNNING:
-                    state.last_status = RunStatus.ABANDONED  # as the scan wrote it
-            classes = {entry.code: entry.job_class for entry in runnable if entry.job_class}
-            abandoned = {run.code for run in scan.abandoned}
-            self.notify({code: job for code, job in classes.items() if code in abandoned})
-            held = scan.held
+            held = self._recover_dead_runs(runnable, states)
         todo = []
         for entry in runnable:
             if entry.code in held and not self._parallel(entry):
@@ -206,10 +195,31 @@ class Runner:
                 conf.LEASE_SECONDS,
             )
 
+    def _recover_dead_runs(self, runnable: list[JobEntry], states: dict[str, JobState]) -> set[str]:
+        """Record the runs whose process died as abandoned; the codes whose run lives on.
+
+        An abandoned run of a job this tick was asked to run is a failure of
+        the tick (exit status 1); one of another job is told, not counted.
+        """
+        scan = abandon_dead_runs()
+        classes = {entry.code: entry.job_class for entry in runnable if entry.job_class}
+        for run in scan.abandoned:
+            self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
+            if run.code in classes:
+                self.report.results.append(JobResult(run.code, RunStatus.ABANDONED, run))
+            state = states.get(run.code)
+            if state is not None and state.last_status == RunStatus.RUNNING:
+                state.last_status = RunStatus.ABANDONED  # as the scan wrote it
+        abandoned = {run.code for run in scan.abandoned}
+        self.notify({code: job for code, job in classes.items() if code in abandoned and job})
+        return scan.held
+
     def _take_back_future_slots(self, states: dict[str, JobState]) -> None:
         """A last slot far ahead of the database's clock was claimed by a wrong clock:
         the job counts from now instead of waiting for that moment."""
-        limit = conf.CLOCK_SKEW_LIMIT
+        limit = conf.clock_skew_limit
+        if limit is None:
+            return
         for state in slots_ahead(states, self._database_clock, limit):
             now = timezone.now()
             wrong = state.last_slot
@@ -230,15 +240,20 @@ class Runner:
             state.last_slot, state.next_due, state.due_key = slot, None, ""
 
     def _clock_ahead(self, code: str) -> bool:
-        """Refuse to claim by a clock far ahead of the database's (a job may have moved it)."""
+        """Refuse to claim by a clock far ahead of the database's (a job may have moved it).
+
+        Said once per tick, not once per job: every job is refused alike.
+        """
+        limit = conf.clock_skew_limit
         now = timezone.now()
         ahead = self._database_clock.seconds_ahead(now)
-        if ahead <= conf.CLOCK_SKEW_LIMIT:
+        if limit is None or ahead <= limit:
             return False
         self._run_batch()
         message = clock_ahead_message(now, ahead)
-        logger.error("Cron job %s not run: %s", code, message)
-        self.shout(f"[{BALLOT_X}] {code}: {message}")
+        if not any(result.outcome == "clock_ahead" for result in self.report.results):
+            logger.error("Cron jobs not run: %s", message)
+            self.shout(f"[{BALLOT_X}] {message}")
         self.report.results.append(JobResult(code, "clock_ahead", detail=message))
         return True
 

@@ -223,6 +223,7 @@ def test_every_check_id_is_documented_and_tested():
         "django_cronjobs.E016",
         "django_cronjobs.E018",
         "django_cronjobs.E019",
+        "django_cronjobs.E021",
         "django_cronjobs.W001",
         "django_cronjobs.W002",
     }
@@ -234,6 +235,26 @@ def test_the_batch_setting_is_checked(settings, value, errors):
     settings.CRONJOBS_BATCH_SECONDS = value
     found = cronjobs_checks.check_batch_seconds()
     assert [error.id for error in found] == ["django_cronjobs.E018"] * errors
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [(3600, 0), (0.5, 0), (None, 0), (0, 1), (-5, 1), ("3600", 1), (float("inf"), 0), (True, 1)],
+)
+def test_the_clock_skew_limit_is_checked(settings, value, errors):
+    settings.CRONJOBS_CLOCK_SKEW_LIMIT = value
+    found = cronjobs_checks.check_clock_skew_limit(databases=["default"])
+    assert [(error.id, error.level) for error in found] == [
+        ("django_cronjobs.E021", checks.ERROR)
+    ] * errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["3600", -1, float("inf"), None])
+def test_a_clock_skew_limit_of_any_value_never_breaks_a_tick(settings, value):
+    settings.CRONJOBS_CLOCK_SKEW_LIMIT = value
+    report = Runner().run([GOOD])
+    assert [result.outcome for result in report.results] == ["succeeded"]
 
 
 def test_entries_are_resolved_once_and_again_after_any_change(settings, monkeypatch):
