@@ -20,9 +20,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .base import NO_JOBS, JobEntry, load_jobs
+from .base import NO_JOBS, JobEntry
 from .conf import conf
-from .overview import JobStatus, job_statuses
+from .overview import JobStatus, standing
 
 # What a session user needs, as on the admin's Cron jobs pages.
 VIEW_PERMISSION = "django_cronjobs.view_cronjob"
@@ -65,23 +65,19 @@ def describe(job: JobStatus) -> dict[str, Any]:
 def health(request: HttpRequest) -> JsonResponse:
     if not allowed(request):
         return JsonResponse({"detail": "forbidden"}, status=403)
-    jobs = job_statuses()
-    broken = [entry for entry in load_jobs() if entry.problems]
-    bad = [job.code for job in jobs if job.unhealthy]
+    found = standing()
+    answer: dict[str, Any] = {
+        "status": found.status,
+        "unhealthy": [entry.code for entry in found.broken] + [j.code for j in found.unhealthy],
+        "jobs": [describe(job) for job in found.jobs],
+    }
+    if found.broken:
+        answer["broken"] = [describe_broken(entry) for entry in found.broken]
+    if found.status == "no jobs":
+        answer["checks"] = [NO_JOBS.check_id]
     # No job at all is a settings mistake far more often than a choice, and
     # HTTP has no warning: it fails the check too.
-    empty = not jobs and not broken
-    status = "broken" if broken else "failing" if bad else "no jobs" if empty else "ok"
-    answer: dict[str, Any] = {
-        "status": status,
-        "unhealthy": [entry.code for entry in broken] + bad,
-        "jobs": [describe(job) for job in jobs],
-    }
-    if broken:
-        answer["broken"] = [describe_broken(entry) for entry in broken]
-    if empty:
-        answer["checks"] = [NO_JOBS.check_id]
-    return JsonResponse(answer, status=200 if status == "ok" else 503)
+    return JsonResponse(answer, status=200 if found.status == "ok" else 503)
 
 
 def describe_broken(entry: JobEntry) -> dict[str, Any]:

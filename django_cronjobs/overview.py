@@ -18,7 +18,7 @@ from functools import cached_property
 
 from django.utils import timezone
 
-from .base import CronJobBase, load_jobs
+from .base import CronJobBase, JobEntry, load_jobs
 from .due_times import failed_at, stored_next_due
 from .job_states import JobState, read_states
 from .models import UNSUCCESSFUL, CronJobState, RunStatus
@@ -123,6 +123,36 @@ def job_statuses(
         for entry in load_jobs()
         if entry.runnable and entry.job_class is not None
     ]
+
+
+@dataclass
+class Standing:
+    """Where the whole configuration stands, as monitors judge it.
+
+    ``status`` is ``broken`` (an entry of CRON_CLASSES does not load: that
+    job never runs), ``failing`` (a job is overdue or failing), ``no jobs``
+    (CRON_CLASSES lists none: check W002) or ``ok``.
+    """
+
+    jobs: list[JobStatus]
+    broken: list[JobEntry]
+
+    @cached_property
+    def unhealthy(self) -> list[JobStatus]:
+        return [job for job in self.jobs if job.unhealthy]
+
+    @property
+    def status(self) -> str:
+        if self.broken:
+            return "broken"
+        if self.unhealthy:
+            return "failing"
+        return "ok" if self.jobs else "no jobs"
+
+
+def standing() -> Standing:
+    """Every configured job's status, and the entries of CRON_CLASSES that are broken."""
+    return Standing(job_statuses(), [entry for entry in load_jobs() if entry.problems])
 
 
 def next_run(

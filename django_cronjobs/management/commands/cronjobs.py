@@ -13,9 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from django_cronjobs import controls, django_cron_import
-from django_cronjobs.base import NO_JOBS, JobEntry, load_jobs
+from django_cronjobs.base import NO_JOBS
 from django_cronjobs.management.tick_command import database_error
-from django_cronjobs.overview import JobStatus, job_statuses, upcoming_runs
+from django_cronjobs.overview import JobStatus, Standing, job_statuses, standing, upcoming_runs
 
 # The subcommands that set a job's flags, for the next runcrons to honour.
 CONTROLS = {
@@ -28,6 +28,12 @@ CONTROLS = {
 EXIT_OK = 0
 EXIT_WARNING = 1
 EXIT_CRITICAL = 2
+CHECK_EXIT_STATUS = {
+    "ok": EXIT_OK,
+    "no jobs": EXIT_WARNING,
+    "failing": EXIT_CRITICAL,
+    "broken": EXIT_CRITICAL,
+}
 
 
 class Command(BaseCommand):
@@ -113,21 +119,19 @@ class Command(BaseCommand):
     # -- status ---------------------------------------------------------------
 
     def handle_status(self, options: dict[str, Any]) -> None:
-        statuses = job_statuses()
-        broken = [entry for entry in load_jobs() if entry.problems]
-        bad = [job for job in statuses if job.unhealthy]
+        found = standing()
         if options["check"]:
-            self.stdout.write(check_summary(statuses, bad, broken))
-        for entry in broken:
+            self.stdout.write(check_summary(found))
+        for entry in found.broken:
             for problem in entry.problems:
                 self.stdout.write(f"{entry.code}: broken ({problem.check_id}) {problem.message}")
-        for job in statuses:
+        for job in found.jobs:
             last = f"last {job.last_status} {moment(job.last_started, job)}"
             if not job.last_status:
                 last = "no run yet"
             self.stdout.write(f"{job.code}: {job.health}; {last}; next {describe_next_run(job)}")
         if options["check"]:
-            status = EXIT_CRITICAL if bad or broken else EXIT_OK if statuses else EXIT_WARNING
+            status = CHECK_EXIT_STATUS[found.status]
             if status != EXIT_OK:
                 # Not a CommandError: the summary line above is the whole message.
                 sys.stdout.flush()
@@ -197,22 +201,22 @@ class Command(BaseCommand):
         )
 
 
-def check_summary(statuses: list[JobStatus], bad: list[JobStatus], broken: list[JobEntry]) -> str:
+def check_summary(found: Standing) -> str:
     """The Nagios-style first line of ``status --check``.
 
     A broken CRON_CLASSES entry is critical (that job never runs); no jobs
     at all is a warning, as the system check W002 says.
     """
-    if bad or broken:
+    if found.status in ("broken", "failing"):
         listed = [
             f"{entry.code} (broken: {', '.join(problem.check_id for problem in entry.problems)})"
-            for entry in broken
-        ] + [f"{job.code} ({job.health})" for job in bad]
-        total = len(statuses) + len(broken)
+            for entry in found.broken
+        ] + [f"{job.code} ({job.health})" for job in found.unhealthy]
+        total = len(found.jobs) + len(found.broken)
         return f"CRONJOBS CRITICAL - {len(listed)} of {total}: {', '.join(listed)}"
-    if not statuses:
+    if found.status == "no jobs":
         return f"CRONJOBS WARNING - no jobs: {NO_JOBS.message} ({NO_JOBS.check_id})"
-    return f"CRONJOBS OK - {len(statuses)} jobs"
+    return f"CRONJOBS OK - {len(found.jobs)} jobs"
 
 
 def find_job(wanted: str) -> JobStatus:
