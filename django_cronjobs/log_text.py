@@ -46,3 +46,22 @@ def first_line(error: BaseException) -> str:
     messages run over several lines, and cron mail wants one."""
     text = str(error).strip()
     return text.splitlines()[0] if text else repr(error)
+
+
+REASON_LENGTH = 200
+
+
+def failure_reason(status: str, message: str) -> str:
+    """Why a run did not succeed, in one line: a traceback's last line (the
+    exception), else the message's first line (``Timed out after ...``)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return status
+    traceback = lines[0].startswith("Traceback (most recent call last)")
+    reason = next((line for line in reversed(lines) if not line.startswith("[")), lines[-1])
+    line = reason if traceback else lines[0]
+    return (
+        line
+        if len(line) <= REASON_LENGTH
+        else line[: REASON_LENGTH - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    )

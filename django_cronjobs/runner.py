@@ -28,6 +28,7 @@ from .execution import Execution
 from .interruption import Interrupted, interrupt_on_signals, signals_deferred
 from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
+from .log_text import failure_reason
 from .models import CronJobLog, RunStatus
 from .notifications import notify_failures
 from .package_logger import package_logger
@@ -62,7 +63,9 @@ class Runner:
     raises itself is just a failed run. Without it, SIGINT's KeyboardInterrupt
     interrupts the tick. ``concurrency`` (default ``CRONJOBS_CONCURRENCY``)
     runs up to that many due jobs at once, each in its own child process
-    with its own database connections.
+    with its own database connections. A failed run's line gives its reason
+    (the exception's last line); ``show_messages`` (``-v 2``) adds the whole
+    message, as ``CRONJOBS_OUTPUT_ERRORS`` does.
     """
 
     def __init__(
@@ -74,8 +77,10 @@ class Runner:
         write: Callable[[str], None] | None = None,
         handle_signals: bool = False,
         concurrency: int | None = None,
+        show_messages: bool = False,
     ) -> None:
         self.force = force
+        self.show_messages = show_messages
         self.dry_run = dry_run
         self.silent = silent
         self.handle_signals = handle_signals
@@ -553,10 +558,15 @@ class Runner:
             self.report.results.append(JobResult(code, "not_due"))
 
     def ran(self, run: CronJobLog) -> None:
-        """Report a run whose outcome is stored."""
+        """Report a run whose outcome is stored; a failure says why."""
         self._connection_used = time.monotonic()
-        mark = CHECK_MARK if run.is_success else BALLOT_X
-        self.say(f"[{mark}] {run.code}")
+        if run.is_success:
+            self.say(f"[{CHECK_MARK}] {run.code}")
+        else:
+            self.say(f"[{BALLOT_X}] {run.code}: {failure_reason(run.status, run.message)}")
+            if self.show_messages or conf.OUTPUT_ERRORS:
+                for line in run.message.splitlines():
+                    self.say(f"    {line}")
         self.report.results.append(JobResult(run.code, run.status, run))
 
     def _release(self, code: str, lock: LockBackend) -> None:

@@ -134,7 +134,7 @@ class TestBusyTick:
         clock.at(T0 + MINUTE)
         assert run_crons(*jobs).splitlines()[2:] == [
             "[✔] batch.first",
-            "[✘] batch.failing",
+            "[✘] batch.failing: ValueError: quick and broken",
             "[✔] batch.second",
             "[ ] tests.daily",
             "[✔] batch.third",

@@ -551,3 +551,40 @@ def test_code_that_patches_the_package_logger_sees_django_crons_lines(clock, set
     (template, code, message), _ = logger.error.call_args
     assert (template, code) == ("%s cronjob error:\n%s", "tests.failing")
     assert "Traceback" in message
+
+
+def test_a_failed_run_says_why_on_the_console(clock):
+    # The exception's last line, so the mail cron sends tells the reason.
+    out = run_crons("tests.jobs.FailingJob", force=True)
+    (line,) = [line for line in out.splitlines() if line.startswith("[✘]")]
+    assert line == "[✘] tests.failing: ValueError: boom"
+    # -v 2: the whole traceback after it, indented.
+    out = run_crons("tests.jobs.FailingJob", force=True, verbosity=2)
+    lines = out.splitlines()
+    at = lines.index("[✘] tests.failing: ValueError: boom")
+    assert lines[at + 1] == "    Traceback (most recent call last):"
+    assert lines[-1] == "    ValueError: boom"
+
+
+def test_a_failure_reason_is_the_exceptions_line_or_the_messages_first():
+    from django_cronjobs.log_text import failure_reason
+
+    traceback = "Traceback (most recent call last):\n  File \"x.py\"\nKeyError: 'feed'\n"
+    assert failure_reason("failed", traceback) == "KeyError: 'feed'"
+    assert failure_reason("timed_out", "Timed out after 5 s: stopped with SIGTERM.") == (
+        "Timed out after 5 s: stopped with SIGTERM."
+    )
+    noted = traceback + "[the job left a database transaction open: it was rolled back]"
+    assert failure_reason("failed", noted) == "KeyError: 'feed'"
+    assert failure_reason("failed", "") == "failed"
+    assert len(failure_reason("failed", "x" * 500)) == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_closing_error_line_names_each_failed_job_and_why():
+    # With --silent (django-cron printed nothing for a failure) cron mails
+    # this stderr line alone.
+    process = runcrons_command("tests.jobs.FailingJob", "--silent", "--force")
+    assert process.returncode == 1
+    assert process.stdout == ""
+    assert "CommandError: cron jobs failed: tests.failing (ValueError: boom)" in process.stderr

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, OperationalError
 
 from django_cronjobs.interruption import exit_status
-from django_cronjobs.log_text import first_line
-from django_cronjobs.reports import TickReport
+from django_cronjobs.log_text import failure_reason, first_line
+from django_cronjobs.reports import JobResult, TickReport
 from django_cronjobs.runner import Runner
 
 EXIT_JOB_FAILED = 1
@@ -58,6 +58,7 @@ class TickCommand(BaseCommand):
             write=self.stdout.write,
             handle_signals=self.from_command_line,
             concurrency=options.get("concurrency"),
+            show_messages=options.get("verbosity", 1) >= 2,
         )
 
 
@@ -88,5 +89,14 @@ def raise_for_exit_status(report: TickReport) -> None:
             f"broken cron job configuration: {codes}", returncode=EXIT_CONFIGURATION_BROKEN
         )
     if report.failed:
-        codes = ", ".join(result.code for result in report.failed)
-        raise CommandError(f"cron jobs failed: {codes}", returncode=EXIT_JOB_FAILED)
+        raise CommandError(
+            f"cron jobs failed: {', '.join(map(failed_job, report.failed))}",
+            returncode=EXIT_JOB_FAILED,
+        )
+
+
+def failed_job(result: JobResult) -> str:
+    """``code (reason)``: cron mail with --silent says why from this line alone."""
+    if result.run is not None:
+        return f"{result.code} ({failure_reason(result.run.status, result.run.message)})"
+    return f"{result.code} ({result.outcome})"
