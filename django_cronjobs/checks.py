@@ -30,15 +30,18 @@ django_cronjobs.W002   CRON_CLASSES lists no jobs
 
 The problems of CRON_CLASSES and its jobs (E001-E013, E015, E017, E019,
 E020) concern those jobs only: runcrons reports them and runs the others.
-They are errors for ``manage.py check``, and warnings, with the same ids,
-when Django runs the checks ahead of work on a database (it passes
-``databases``: ``migrate``, the test runner, ``check --database``), so that
-a broken job never keeps ``migrate`` from running. The settings of the
+They are errors for ``manage.py check``, ``runserver`` and the test runner,
+and warnings, with the same ids, when ``migrate`` runs the checks, so that a
+broken job never keeps a deploy from migrating. (Django gives a check no
+sign of the command that runs it, and from Django 6.1 on passes every check
+the databases whatever the command: the check looks for the ``migrate``
+command in the calls that led to it.) The settings of the
 app's machinery (E014, E016, E018, E021) stop every job: they stay errors.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -54,9 +57,21 @@ PER_PROCESS_CACHES = (
 )
 
 
-def job_problem_level(databases: Any) -> type[checks.Error] | type[checks.Warning]:
-    """How a problem of one job reports: an error, or a warning ahead of database work."""
-    return checks.Error if databases is None else checks.Warning
+def job_problem_level() -> type[checks.Error] | type[checks.Warning]:
+    """How a problem of one job reports: an error, or a warning under ``migrate``."""
+    return checks.Warning if running_migrate() else checks.Error
+
+
+def running_migrate() -> bool:
+    """Whether Django's ``migrate`` command (or a subclass of it) runs these checks."""
+    from django.core.management.commands.migrate import Command as Migrate
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        if isinstance(frame.f_locals.get("self"), Migrate):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 @checks.register()
@@ -66,7 +81,7 @@ def check_cron_classes(
     entries = load_jobs()
     if not entries:
         return [checks.Warning(NO_JOBS.message, hint=NO_JOBS.hint, id=NO_JOBS.check_id)]
-    level = job_problem_level(databases)
+    level = job_problem_level()
     return [
         level(problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id)
         for entry in entries
@@ -160,7 +175,7 @@ def check_task_backends(
     except (ImportError, AttributeError):
         return []  # E014 says it
     database_lock = lock_class is None or bool(getattr(lock_class, "guards_in_claim", False))
-    level = job_problem_level(databases)
+    level = job_problem_level()
     errors: list[checks.CheckMessage] = []
     for entry, alias in handed_over:
         assert entry.job_class is not None
