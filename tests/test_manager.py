@@ -33,7 +33,9 @@ def test_runs_a_due_job_once_per_slot_with_django_crons_lines(clock):
 
 def test_force_runs_outside_the_schedule_and_dry_run_records_nothing(clock):
     assert manage(jobs.DailyJob, dry_run=True) == "[ ] tests.daily\n"
-    assert manage(jobs.DailyJob, force=True, dry_run=True) == "[✔] tests.daily\n"
+    assert manage(jobs.DailyJob, force=True, dry_run=True) == (
+        "[✔] tests.daily: would run (--dry-run: not run, not recorded)\n"
+    )
     assert not CronJobLog.objects.exists()
     assert manage(jobs.DailyJob, force=True) == "[✔] tests.daily\n"
     assert CronJobLog.objects.get().slot is None

@@ -588,3 +588,20 @@ def test_the_closing_error_line_names_each_failed_job_and_why():
     assert process.returncode == 1
     assert process.stdout == ""
     assert "CommandError: cron jobs failed: tests.failing (ValueError: boom)" in process.stderr
+
+
+def test_a_dry_run_says_what_would_run_and_runs_nothing(clock):
+    out = run_crons("tests.jobs.EveryMinuteJob", "tests.jobs.DailyJob", dry_run=True)
+    assert out.splitlines()[2:] == [
+        "[✔] tests.every_minute: would run (--dry-run: not run, not recorded)",
+        "[ ] tests.daily",
+    ]
+    assert not CronJobLog.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_an_impossible_concurrency_is_refused(value):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="must be a whole number, 1 or more"):
+        run_crons(f"--concurrency={value}")

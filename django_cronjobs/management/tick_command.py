@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -38,7 +39,7 @@ class TickCommand(BaseCommand):
         )
         parser.add_argument(
             "--concurrency",
-            type=int,
+            type=at_least_one,
             default=None,
             help="Run up to N due jobs at once, each in its own process "
             "(default: CRONJOBS_CONCURRENCY, 1).",
@@ -60,6 +61,17 @@ class TickCommand(BaseCommand):
             concurrency=options.get("concurrency"),
             show_messages=options.get("verbosity", 1) >= 2,
         )
+
+
+def at_least_one(text: str) -> int:
+    """``--concurrency``: a whole number of jobs at once, 1 or more."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
+    return number
 
 
 def database_error(error: DatabaseError) -> CommandError:
