@@ -102,8 +102,9 @@ class CronJobBase:
 class Problem:
     """Why one configured job cannot run, as a system check id and text.
 
-    ``console`` is the line runcrons prints, in django-cron's words where
-    django-cron had words for it.
+    ``console`` is what runcrons says of it instead of ``message``, in
+    django-cron's words where django-cron had words for it (code written for
+    django-cron looks for them).
     """
 
     check_id: str
@@ -142,7 +143,8 @@ def import_job(name: str) -> JobEntry:
                 "django_cronjobs.E001",
                 f"Cannot import {name!r}: {type(error).__name__}: {error}",
                 "Check the dotted path in CRON_CLASSES.",
-                console=f"ERROR: Make sure these are valid cron class names: {name}\n{error}",
+                console=f"Cannot import {name!r} ({type(error).__name__}: {error}). "
+                f"Make sure these are valid cron class names: {name}",
             )
         )
         return entry

@@ -275,7 +275,7 @@ class Runner:
     # -- one job --------------------------------------------------------------
 
     def _broken(self, code: str, problem: Problem) -> None:
-        line = problem.console or f"[{BALLOT_X}] {code}: {problem.message}"
+        line = broken_line(code, problem)
         self.shout(line)
         if problem.check_id in BAD_CRON_JOB_CHECKS and not self.silent:
             package_logger().info(line)  # where django-cron logged its BadCronJobError
@@ -584,6 +584,13 @@ class Runner:
         if not self.silent:
             package_logger().info(line)  # as django-cron logged a lock held elsewhere
         self.report.results.append(JobResult(code, "locked"))
+
+
+def broken_line(name: str, problem: Problem) -> str:
+    """The one line runcrons prints for a broken entry: no run mark, the check's id
+    and text as ``manage.py check`` shows them."""
+    text = " ".join((problem.console or problem.message).split())
+    return f"ERROR {name}: ({problem.check_id}) {text}"
 
 
 def would_run_line(code: str) -> str:

@@ -15,7 +15,7 @@ from django_cronjobs.models import CronJobLog
 from tests.conftest import command_line_env, runcrons_command
 
 MISSING_COMMA = (
-    "[✘] CRON_CLASSES: CRON_CLASSES must be a list of dotted paths, "
+    "ERROR CRON_CLASSES: (django_cronjobs.E015) CRON_CLASSES must be a list of dotted paths, "
     "not 'tests.jobs.EveryMinuteJob'."
 )
 
@@ -51,7 +51,9 @@ def test_runcrons_exits_2_on_an_entry_that_is_not_a_path(tmp_path):
         "--silent", **settings_module(tmp_path, '["tests.jobs.EveryMinuteJob", 42]')
     )
     assert process.returncode == 2, process.stderr
-    assert process.stdout.splitlines() == ["[✘] 42: CRON_CLASSES must list dotted paths, not 42."]
+    assert process.stdout.splitlines() == [
+        "ERROR 42: (django_cronjobs.E015) CRON_CLASSES must list dotted paths, not 42."
+    ]
     assert list(CronJobLog.objects.values_list("code", flat=True)) == ["tests.every_minute"]
 
 

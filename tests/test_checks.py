@@ -85,8 +85,13 @@ def test_runcrons_prints_django_cron_messages(settings):
         "tests.broken_jobs.NotAJob",
     ]
     out = run_crons(silent=True)
-    assert "ERROR: Make sure these are valid cron class names: tests.broken_jobs.Missing" in out
-    assert "Cron class 'NoCodeJob' does not have a code attribute" in out
+    # django-cron's words, in the line every broken entry gets: name, check id, text.
+    assert "ERROR tests.broken_jobs.Missing: (django_cronjobs.E001) Cannot import" in out
+    assert "Make sure these are valid cron class names: tests.broken_jobs.Missing" in out
+    assert (
+        "ERROR tests.broken_jobs.NoCodeJob: (django_cronjobs.E003) "
+        "Cron class 'NoCodeJob' does not have a code attribute"
+    ) in out
     assert "The cron_job to be run must be a subclass of CronJobBase" in out
 
 

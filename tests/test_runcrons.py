@@ -379,7 +379,8 @@ def test_command_line_exit_status():
     assert "[✔] tests.every_minute" in failed.stdout
     broken = runcrons_command("tests.jobs.Missing", EVERY_MINUTE, "--force")
     assert broken.returncode == 2
-    assert "ERROR: Make sure these are valid cron class names: tests.jobs.Missing" in broken.stdout
+    assert "ERROR tests.jobs.Missing: (django_cronjobs.E001) Cannot import" in broken.stdout
+    assert "Make sure these are valid cron class names: tests.jobs.Missing" in broken.stdout
     assert "[✔] tests.every_minute" in broken.stdout
     assert "Traceback" not in broken.stderr
 
@@ -470,7 +471,8 @@ def test_a_code_the_database_cannot_store_breaks_only_its_job():
     process = runcrons_command("tests.broken_jobs.NulCodeJob", "tests.broken_jobs.GoodJob")
     assert process.returncode == 2, process.stderr
     assert (
-        "[✘] tests.broken_jobs.NulCodeJob: NulCodeJob.code contains control characters: "
+        "ERROR tests.broken_jobs.NulCodeJob: (django_cronjobs.E020) "
+        "NulCodeJob.code contains control characters: "
         "'broken.nul\\x00code'." in process.stdout
     )
     assert "\x00" not in process.stdout
@@ -506,8 +508,9 @@ def test_entries_that_are_not_paths_are_broken_and_the_others_run(clock, setting
     settings.CRON_CLASSES = [EVERY_MINUTE, 42, jobs.DailyJob]
     out = run_crons(silent=True)  # call_command does not raise for them
     assert out.splitlines() == [
-        "[✘] 42: CRON_CLASSES must list dotted paths, not 42.",
-        "[✘] <class 'tests.jobs.DailyJob'>: CRON_CLASSES must list dotted paths, "
+        "ERROR 42: (django_cronjobs.E015) CRON_CLASSES must list dotted paths, not 42.",
+        "ERROR <class 'tests.jobs.DailyJob'>: (django_cronjobs.E015) "
+        "CRON_CLASSES must list dotted paths, "
         "not <class 'tests.jobs.DailyJob'>.",
     ]
     assert list(CronJobLog.objects.values_list("code", flat=True)) == ["tests.every_minute"]
@@ -524,7 +527,8 @@ def test_a_cron_classes_that_is_not_a_list_is_broken(clock, settings, value):
     settings.CRON_CLASSES = value
     out = run_crons(silent=True)
     assert out.splitlines() == [
-        f"[✘] CRON_CLASSES: CRON_CLASSES must be a list of dotted paths, not {value!r}."
+        "ERROR CRON_CLASSES: (django_cronjobs.E015) "
+        f"CRON_CLASSES must be a list of dotted paths, not {value!r}."
     ]
     assert not CronJobLog.objects.exists()
     assert [result.outcome for result in Runner().run().results] == ["broken"]
@@ -532,7 +536,7 @@ def test_a_cron_classes_that_is_not_a_list_is_broken(clock, settings, value):
 
 def test_naming_a_job_is_not_confused_with_a_broken_entry(clock, settings):
     settings.CRON_CLASSES = [EVERY_MINUTE, 42]
-    assert run_crons("42", silent=True).startswith("ERROR: Make sure these are valid")
+    assert run_crons("42", silent=True).startswith("ERROR 42: (django_cronjobs.E001) ")
     assert run_crons("tests.every_minute", silent=True) == ""
 
 
@@ -543,7 +547,10 @@ def test_code_that_patches_the_package_logger_sees_django_crons_lines(clock, set
     with mock.patch("django_cronjobs.logger") as logger:
         out = run_crons("tests.jobs.NoCodeJob", force=True)
     assert "does not have a code attribute" in out
-    logger.info.assert_called_once_with("Cron class 'NoCodeJob' does not have a code attribute")
+    logger.info.assert_called_once_with(
+        "ERROR tests.jobs.NoCodeJob: (django_cronjobs.E003) "
+        "Cron class 'NoCodeJob' does not have a code attribute"
+    )
     # A failure with DJANGO_CRON_OUTPUT_ERRORS, too.
     settings.DJANGO_CRON_OUTPUT_ERRORS = True
     with mock.patch("django_cronjobs.logger") as logger:
