@@ -132,18 +132,27 @@ class JobEntry:
         return self.job_class is not None and not self.problems
 
 
-def import_job(name: str) -> JobEntry:
-    """Resolve a dotted class path, recording why it cannot run if it can't."""
+def import_job(name: str, *, named: bool = False) -> JobEntry:
+    """Resolve a dotted class path, recording why it cannot run if it can't.
+
+    ``named``: the name was given to runcrons (a code or a path), not listed
+    in CRON_CLASSES.
+    """
     entry = JobEntry(name)
     try:
         found = _imported(name)
     except Exception as error:
+        not_found = (
+            f"No configured cron job has the code or path {name!r}, and it does not import"
+            if named
+            else f"Cannot import {name!r}"
+        )
         entry.problems.append(
             Problem(
                 "django_cronjobs.E001",
                 f"Cannot import {name!r}: {type(error).__name__}: {error}",
                 "Check the dotted path in CRON_CLASSES.",
-                console=f"Cannot import {name!r} ({type(error).__name__}: {error}). "
+                console=f"{not_found} ({type(error).__name__}: {error}). "
                 f"Make sure these are valid cron class names: {name}",
             )
         )
@@ -314,7 +323,7 @@ def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
     return [
         class_entry(name)
         if isinstance(name, type)
-        else by_name.get(name) or by_code.get(name) or import_job(name)
+        else by_name.get(name) or by_code.get(name) or import_job(name, named=True)
         for name in names
     ]
 

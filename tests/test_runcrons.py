@@ -379,7 +379,9 @@ def test_command_line_exit_status():
     assert "[✔] tests.every_minute" in failed.stdout
     broken = runcrons_command("tests.jobs.Missing", EVERY_MINUTE, "--force")
     assert broken.returncode == 2
-    assert "ERROR tests.jobs.Missing: (django_cronjobs.E001) Cannot import" in broken.stdout
+    assert (
+        "ERROR tests.jobs.Missing: (django_cronjobs.E001) No configured cron job" in broken.stdout
+    )
     assert "Make sure these are valid cron class names: tests.jobs.Missing" in broken.stdout
     assert "[✔] tests.every_minute" in broken.stdout
     assert "Traceback" not in broken.stderr
@@ -612,3 +614,15 @@ def test_an_impossible_concurrency_is_refused(value):
 
     with pytest.raises(CommandError, match="must be a whole number, 1 or more"):
         run_crons(f"--concurrency={value}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_that_matches_no_job_says_so_and_exits_2():
+    process = runcrons_command("tests.every_minnute")  # a typo in a code
+    assert process.returncode == 2
+    (line,) = [line for line in process.stdout.splitlines() if line.startswith("ERROR")]
+    assert line.startswith(
+        "ERROR tests.every_minnute: (django_cronjobs.E001) No configured cron job has the code "
+        "or path 'tests.every_minnute', and it does not import ("
+    )
+    assert not CronJobLog.objects.exists()
