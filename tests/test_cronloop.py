@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -38,6 +39,16 @@ def test_passes_dry_run_through(clock):
     assert not CronJobLog.objects.exists()
 
 
+def test_each_line_says_when(clock):
+    clock.at(datetime(2025, 1, 6, 0, 3, 5, tzinfo=UTC))
+    lines = loop().splitlines()[:3]
+    assert lines == [
+        "2025-01-06 00:03:05+0000 Running Crons",
+        "2025-01-06 00:03:05+0000 " + "=" * 40,
+        "2025-01-06 00:03:05+0000 [✔] tests.every_minute",
+    ]
+
+
 def test_passes_silent_through(clock):
     assert loop(silent=True) == ""
     assert CronJobLog.objects.count() == 1
@@ -57,7 +68,9 @@ def test_sleeps_between_runs(clock, monkeypatch):
         ("DataError", "database error: DataError: connection refused"),
     ],
 )
-def test_a_loop_tells_a_database_out_of_reach_from_a_refused_statement(monkeypatch, error, line):
+def test_a_loop_tells_a_database_out_of_reach_from_a_refused_statement(
+    clock, monkeypatch, error, line
+):
     import django.db
 
     def fail(self, names=None):
@@ -66,4 +79,4 @@ def test_a_loop_tells_a_database_out_of_reach_from_a_refused_statement(monkeypat
     monkeypatch.setattr(Runner, "run", fail)
     err = StringIO()
     call_command("cronloop", repeat=2, sleep=0, stdout=StringIO(), stderr=err)
-    assert err.getvalue().splitlines() == [line, line]
+    assert err.getvalue().splitlines() == [f"2025-01-06 00:00:00+0000 {line}"] * 2

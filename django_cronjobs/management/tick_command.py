@@ -51,12 +51,16 @@ class TickCommand(BaseCommand):
         self.from_command_line = True
         super().run_from_argv(argv)
 
+    def write_line(self, line: str) -> None:
+        """Print one of the runner's lines."""
+        self.stdout.write(line)
+
     def runner(self, options: dict[str, Any]) -> Runner:
         return Runner(
             force=options["force"],
             dry_run=options["dry_run"],
             silent=options["silent"],
-            write=self.stdout.write,
+            write=self.write_line,
             handle_signals=self.from_command_line,
             concurrency=options.get("concurrency"),
             show_messages=options.get("verbosity", 1) >= 2,

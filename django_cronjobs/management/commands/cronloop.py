@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 from django.db import DatabaseError
+from django.utils import timezone
 
 from django_cronjobs.management.tick_command import (
     TickCommand,
@@ -17,6 +18,10 @@ from django_cronjobs.management.tick_command import (
 
 class Command(TickCommand):
     help = "Run cron jobs in a loop."
+
+    def write_line(self, line: str) -> None:
+        """A loop's lines end up in a container's log: each says when."""
+        self.stdout.write(f"{stamp()} {line}")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -45,7 +50,7 @@ class Command(TickCommand):
                     if last and self.from_command_line:
                         raise database_error(error) from error
                     # A loop outlives a database restart: say so and go on.
-                    self.stderr.write(str(database_error(error)))
+                    self.stderr.write(f"{stamp()} {database_error(error)}")
                 else:
                     if report.interrupted is not None or last:
                         if self.from_command_line:
@@ -54,3 +59,8 @@ class Command(TickCommand):
                 time.sleep(options["sleep"])
         except KeyboardInterrupt:
             return
+
+
+def stamp() -> str:
+    """Now, to the second, in the current time zone with its UTC offset."""
+    return timezone.localtime().strftime("%Y-%m-%d %H:%M:%S%z")
