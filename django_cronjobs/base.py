@@ -232,6 +232,14 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
                 "unpaired surrogate garbles the log and runcrons' output.",
             )
         )
+    if getattr(job_class, "do", None) is CronJobBase.do:
+        problems.append(
+            Problem(
+                "django_cronjobs.E022",
+                f"{job_class.__name__} does not define do().",
+                "Define do(self) on the class: the job's work; what it returns is kept.",
+            )
+        )
     timeout = getattr(job_class, "TIMEOUT_SECONDS", None)
     if timeout is not None and not (
         isinstance(timeout, int | float)

@@ -24,12 +24,13 @@ django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
 django_cronjobs.E019   a job cannot be handed to its task backend
 django_cronjobs.E020   a job's code contains control characters (NUL...)
 django_cronjobs.E021   CRONJOBS_CLOCK_SKEW_LIMIT is not a number of seconds > 0 or None
+django_cronjobs.E022   a job class does not define do()
 django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
 django_cronjobs.W002   CRON_CLASSES lists no jobs
 =====================  ===============================================
 
 The problems of CRON_CLASSES and its jobs (E001-E013, E015, E017, E019,
-E020) concern those jobs only: runcrons reports them and runs the others.
+E020, E022) concern those jobs only: runcrons reports them and runs the others.
 They are errors for ``manage.py check``, ``runserver`` and the test runner,
 and warnings, with the same ids, when ``migrate`` runs the checks, so that a
 broken job never keeps a deploy from migrating. (Django gives a check no
@@ -55,6 +56,29 @@ PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
 )
+
+
+# What to do about each problem, where the problem itself has no better hint.
+HINTS = {
+    "django_cronjobs.E001": "Check the dotted path in CRON_CLASSES.",
+    "django_cronjobs.E002": "List subclasses of django_cronjobs.CronJobBase in CRON_CLASSES.",
+    "django_cronjobs.E003": "Set code = 'app.job_name' on the class.",
+    "django_cronjobs.E004": "Use a code of 1 to 64 characters, such as 'app.job_name'.",
+    "django_cronjobs.E005": "Give each job a code of its own; the code keys its history.",
+    "django_cronjobs.E006": "Set schedule = Schedule(...) on the class.",
+    "django_cronjobs.E007": "Use five fields (minute hour day month weekday) or a macro.",
+    "django_cronjobs.E008": "Pick days and months that exist together (not 31 February).",
+    "django_cronjobs.E009": "Write run_at_times as a list of 'HH:MM' strings.",
+    "django_cronjobs.E010": "Give run_every_mins, run_at_times or cron.",
+    "django_cronjobs.E011": "Use whole minutes >= 0 and seconds >= 0, within ten years.",
+    "django_cronjobs.E012": "Use lists of weekdays 0-6 (0 is Monday) or month days 1-31.",
+    "django_cronjobs.E013": "Use a zone name from the tz database, such as 'Europe/Berlin'.",
+    "django_cronjobs.E015": "Write CRON_CLASSES as a list of dotted class paths.",
+    "django_cronjobs.E017": "missed_slots: 'latest', 'skip' or 'replay'; limits >= 0.",
+    "django_cronjobs.E019": "Name a backend of TASKS and use the 'database' lock backend.",
+    "django_cronjobs.E020": "Use printable text: PostgreSQL cannot store NUL.",
+    "django_cronjobs.E022": "Define do(self) on the class: the job's work.",
+}
 
 
 def job_problem_level() -> type[checks.Error] | type[checks.Warning]:
@@ -83,7 +107,12 @@ def check_cron_classes(
         return [checks.Warning(NO_JOBS.message, hint=NO_JOBS.hint, id=NO_JOBS.check_id)]
     level = job_problem_level()
     return [
-        level(problem.message, hint=problem.hint or None, obj=entry.name, id=problem.check_id)
+        level(
+            problem.message,
+            hint=problem.hint or HINTS.get(problem.check_id),
+            obj=entry.name,
+            id=problem.check_id,
+        )
         for entry in entries
         for problem in entry.problems
     ]
@@ -111,6 +140,7 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
         return [
             checks.Error(
                 f"The cache lock uses the cache {conf.CACHE!r}, which CACHES does not define.",
+                hint="Set CRONJOBS_CACHE to an alias of CACHES (default 'default').",
                 id="django_cronjobs.E016",
             )
         ]
@@ -181,5 +211,12 @@ def check_task_backends(
         assert entry.job_class is not None
         problem = usable(entry.job_class, alias, database_lock)
         if problem:
-            errors.append(level(problem, obj=entry.name, id="django_cronjobs.E019"))
+            errors.append(
+                level(
+                    problem,
+                    hint=HINTS["django_cronjobs.E019"],
+                    obj=entry.name,
+                    id="django_cronjobs.E019",
+                )
+            )
     return errors

@@ -85,3 +85,10 @@ DisjointDaysJob = _job(
     # cron's 1 is Monday, django-cron's 1 is Tuesday: never both.
     Schedule(cron="0 9 * * 1", run_weekly_on_days=[1]),
 )
+
+
+class NoDoJob(CronJobBase):
+    """Forgot do(): the work it was meant to do is nowhere."""
+
+    code = "broken.no_do"
+    schedule = Schedule(run_every_mins=5)

@@ -44,6 +44,7 @@ BROKEN_ENTRIES = [
     ("tests.broken_jobs.ZoneJob", "django_cronjobs.E013", "Mars/Olympus"),
     ("tests.broken_jobs.MissedPolicyJob", "django_cronjobs.E017", "missed_slots"),
     ("tests.broken_jobs.ReplayLimitJob", "django_cronjobs.E017", "replay_limit"),
+    ("tests.broken_jobs.NoDoJob", "django_cronjobs.E022", "does not define do()"),
     ("tests.broken_jobs.DeadlineJob", "django_cronjobs.E017", "starting_deadline_seconds"),
     ("tests.broken_jobs.NulCodeJob", "django_cronjobs.E020", "control characters"),
     ("tests.broken_jobs.NewlineCodeJob", "django_cronjobs.E020", "control characters"),
@@ -61,6 +62,8 @@ def test_check_reports_the_broken_entry(settings, path, check_id, words):
     assert [message.id for message in found] == [check_id]
     assert words in found[0].msg
     assert found[0].obj == path
+    assert found[0].hint, "every check says what to do about it"
+    assert "\n" not in found[0].hint
 
 
 @pytest.mark.django_db
@@ -225,6 +228,20 @@ def test_cache_lock_on_a_missing_cache(settings):
     settings.DJANGO_CRON_LOCK_BACKEND = "django_cron.backends.lock.cache.CacheLock"
     settings.CRONJOBS_CACHE = "nowhere"
     assert [m.id for m in cronjobs_checks.check_lock_backend()] == ["django_cronjobs.E016"]
+
+
+def test_every_check_has_a_one_line_hint():
+    # The hints of the checks of one job; the others give theirs where they
+    # are raised (their tests read them).
+    job_ids = {check_id for _, check_id, _ in BROKEN_ENTRIES} | {
+        "django_cronjobs.E015",
+        "django_cronjobs.E019",
+    }
+    assert job_ids <= set(cronjobs_checks.HINTS)
+    for hint in cronjobs_checks.HINTS.values():
+        assert hint
+        assert "\n" not in hint
+        assert len(hint) < 80
 
 
 def test_every_check_id_is_documented_and_tested():
