@@ -67,5 +67,9 @@ class WeeklyDigest(CronJobBase):
         from django_cronjobs.models import CronJobLog
 
         week = CronJobLog.objects.filter(start_time__gte=timezone.now() - timedelta(days=7))
-        failed = week.filter(is_success=False).exclude(status="running").count()
-        return f"{week.count()} runs last week, {failed} failed"
+        # failed() leaves out running runs and missed slots, whose is_success is
+        # False too (for code that reads the log as django-cron wrote it).
+        failed = week.failed().count()
+        missed = week.filter(status="missed").count()
+        ran = week.exclude(status="missed").count()
+        return f"{ran} runs last week, {failed} failed; {missed} slots missed"
