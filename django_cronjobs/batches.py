@@ -257,7 +257,7 @@ class Batch:
                 lock = self.lock_class(entry.job_class, runner.silent) if self.lock_class else None
                 runner.not_claimed(entry.job_class.code, entry.state, lock)
             elif entry.done:
-                runner.ran(run)
+                runner.ran(run, entry.job_class)
                 entry.execution.finish(run)
         runner.notify({item.claim.code: item.job_class for item in finished})
 

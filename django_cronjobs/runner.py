@@ -30,6 +30,7 @@ from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
 from .log_text import failure_reason
 from .models import CronJobLog, RunStatus
+from .moments import clock_time, in_zone, seconds
 from .notifications import notify_failures
 from .package_logger import package_logger
 from .recovery import abandon_dead_runs
@@ -309,7 +310,7 @@ class Runner:
             plan, slots = SlotPlan(), [None]  # one run without a slot
         elif due_times.known_not_due(job_class, state, timezone.now()):
             if not requested:
-                self._not_due(code, SlotPlan())
+                self._not_due(code, SlotPlan(), job_class, state)
             return
         else:
             try:
@@ -333,7 +334,7 @@ class Runner:
             self._next_due.append(state)
         if not slots:
             if not requested or plan.missed:
-                self._not_due(code, plan)
+                self._not_due(code, plan, job_class, state)
             return
         batch = self._batch
         if batch is not None:
@@ -394,9 +395,11 @@ class Runner:
             # Telling about failures must not become one.
             logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(jobs))
 
-    def _not_due(self, code: str, plan: SlotPlan) -> None:
+    def _not_due(
+        self, code: str, plan: SlotPlan, job_class: type[CronJobBase], state: JobState
+    ) -> None:
         def report() -> None:
-            self.say(f"[ ] {code}")
+            self.say(not_due_line(code, plan, job_class, state))
             self.report.results.append(JobResult(code, "missed" if plan.missed else "not_due"))
 
         if self._batch is not None:
@@ -516,7 +519,7 @@ class Runner:
             try:
                 execution.run(run)
             finally:
-                self.ran(run)
+                self.ran(run, job_class)
             self.notify({code: job_class})
             return True
         finally:
@@ -545,7 +548,7 @@ class Runner:
             self.report.results.append(JobResult(code, str(run.status), run))
             # Its lock is the worker's now: the job's next slots wait.
             return execution.lock_token is None
-        self.ran(run)  # the backend ran it at once
+        self.ran(run, execution.job_class)  # the backend ran it at once
         self.notify({code: execution.job_class})
         return True
 
@@ -557,13 +560,15 @@ class Runner:
             self.say(f"[ ] {code}")
             self.report.results.append(JobResult(code, "not_due"))
 
-    def ran(self, run: CronJobLog) -> None:
-        """Report a run whose outcome is stored; a failure says why."""
+    def ran(self, run: CronJobLog, job_class: type[CronJobBase] | None = None) -> None:
+        """Report a run whose outcome is stored: its slot in the job's zone and how long
+        it took; a failure says why."""
         self._connection_used = time.monotonic()
+        line = run_line(run, job_class)
         if run.is_success:
-            self.say(f"[{CHECK_MARK}] {run.code}")
+            self.say(f"[{CHECK_MARK}] {line}")
         else:
-            self.say(f"[{BALLOT_X}] {run.code}: {failure_reason(run.status, run.message)}")
+            self.say(f"[{BALLOT_X}] {line}: {failure_reason(run.status, run.message)}")
             if self.show_messages or conf.OUTPUT_ERRORS:
                 for line in run.message.splitlines():
                     self.say(f"    {line}")
@@ -584,6 +589,33 @@ class Runner:
         if not self.silent:
             package_logger().info(line)  # as django-cron logged a lock held elsewhere
         self.report.results.append(JobResult(code, "locked"))
+
+
+def run_line(run: CronJobLog, job_class: type[CronJobBase] | None) -> str:
+    """``code 02:02 0.004 s``: the slot (in the job's zone; none for an unscheduled
+    run) and the run's duration."""
+    parts = [run.code]
+    if run.slot is not None and job_class is not None:
+        parts.append(clock_time(run.slot, job_class.schedule.zone))
+    if run.end_time is not None:
+        parts.append(seconds((run.end_time - run.start_time).total_seconds()))
+    return " ".join(parts)
+
+
+# A missed-slot line names this many slots at most.
+MISSED_NAMED = 5
+
+
+def not_due_line(code: str, plan: SlotPlan, job_class: type[CronJobBase], state: JobState) -> str:
+    """``[ ] code next 2025-01-06 00:05 UTC``, or the slots it missed."""
+    zone = job_class.schedule.zone
+    if plan.missed:
+        named = ", ".join(clock_time(slot, zone) for slot in plan.missed[-MISSED_NAMED:])
+        more = len(plan.missed) - MISSED_NAMED
+        earlier = f" (and {more} earlier)" if more > 0 or plan.more_missed else ""
+        return f"[ ] {code}: missed {named}{earlier}"
+    next_due = state.next_due
+    return f"[ ] {code} next {in_zone(next_due, zone)}" if next_due else f"[ ] {code}"
 
 
 def broken_line(name: str, problem: Problem) -> str:

@@ -73,11 +73,11 @@ def test_the_overview_lists_every_configured_job_with_schedule_and_next_runs(adm
     assert "every day at 02:30 and 14:00 UTC" in daily
     assert "never run" in daily
     assert re.findall(r"<li>([^<]*)</li>", daily) == [
-        "Mon 2025-01-06 02:30 UTC",
-        "Mon 2025-01-06 14:00 UTC",
-        "Tue 2025-01-07 02:30 UTC",
-        "Tue 2025-01-07 14:00 UTC",
-        "Wed 2025-01-08 02:30 UTC",
+        "2025-01-06 02:30 UTC",
+        "2025-01-06 14:00 UTC",
+        "2025-01-07 02:30 UTC",
+        "2025-01-07 14:00 UTC",
+        "2025-01-08 02:30 UTC",
     ]
     every_minute = row_of(page, "tests.every_minute")
     assert "cronjobs-status-succeeded" in every_minute
@@ -386,4 +386,4 @@ def test_a_jobs_page_works_out_that_jobs_schedule_only(admin_client, clock, sett
     with schedules_evaluated() as evaluated:
         page = admin_client.get(job_url("tests.cron.7")).content.decode()
     assert evaluated == ["tests.cron.7"]
-    assert "Mon 2025-01-06 00:07 UTC" in page
+    assert "2025-01-06 00:07 UTC" in page

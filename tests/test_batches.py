@@ -133,11 +133,11 @@ class TestBusyTick:
         run_crons(*jobs)
         clock.at(T0 + MINUTE)
         assert run_crons(*jobs).splitlines()[2:] == [
-            "[✔] batch.first",
-            "[✘] batch.failing: ValueError: quick and broken",
-            "[✔] batch.second",
-            "[ ] tests.daily",
-            "[✔] batch.third",
+            "[✔] batch.first 00:01 0.000 s",
+            "[✘] batch.failing 00:01 0.000 s: ValueError: quick and broken",
+            "[✔] batch.second 00:01 0.000 s",
+            "[ ] tests.daily next 2025-01-06 02:30 UTC",
+            "[✔] batch.third 00:01 0.000 s",
         ]
         assert batched == [["batch.first", "batch.failing", "batch.second", "batch.third"]]
 
@@ -210,7 +210,7 @@ class TestBusyTick:
         clock.at(T0 + MINUTE)
         reported = Runner.ran
 
-        def broken_pipe(self, run):
+        def broken_pipe(self, run, job_class=None):
             monkeypatch.setattr(Runner, "ran", reported)
             raise BrokenPipeError("cron mail went away")
 
@@ -264,10 +264,10 @@ class TestBusyTick:
         # The next tick runs the slots given back, and only those.
         out = run_crons(*jobs)
         assert out.splitlines()[2:] == [
-            "[ ] batch.first",
-            "[ ] batch.terminated",
-            "[✔] batch.second",
-            "[✔] batch.third",
+            "[ ] batch.first next 2025-01-06 00:02 UTC",
+            "[ ] batch.terminated next 2025-01-06 00:02 UTC",
+            "[✔] batch.second 00:01 0.000 s",
+            "[✔] batch.third 00:01 0.000 s",
         ]
 
 

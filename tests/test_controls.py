@@ -31,7 +31,7 @@ def test_a_paused_job_does_not_run_and_the_others_do(clock):
     assert controls.pause(EVERY_MINUTE)
     out = run_crons()
     assert "[ ] tests.every_minute (paused)" in out.splitlines()
-    assert "[✔] tests.every_five_minutes" in out.splitlines()
+    assert "[✔] tests.every_five_minutes 00:00 0.000 s" in out.splitlines()
     assert not CronJobLog.objects.filter(code=EVERY_MINUTE).exists()
 
 

@@ -45,7 +45,7 @@ def test_each_line_says_when(clock):
     assert lines == [
         "2025-01-06 00:03:05+0000 Running Crons",
         "2025-01-06 00:03:05+0000 " + "=" * 40,
-        "2025-01-06 00:03:05+0000 [✔] tests.every_minute",
+        "2025-01-06 00:03:05+0000 [✔] tests.every_minute 00:03 0.000 s",
     ]
 
 

@@ -24,8 +24,8 @@ def manage(job_class, *, force=False, **options) -> str:
 
 
 def test_runs_a_due_job_once_per_slot_with_django_crons_lines(clock):
-    assert manage(jobs.EveryMinuteJob) == "[✔] tests.every_minute\n"
-    assert manage(jobs.EveryMinuteJob) == "[ ] tests.every_minute\n"
+    assert manage(jobs.EveryMinuteJob) == "[✔] tests.every_minute 00:00 0.000 s\n"
+    assert manage(jobs.EveryMinuteJob) == "[ ] tests.every_minute next 2025-01-06 00:01 UTC\n"
     run = CronJobLog.objects.get()
     assert run.slot == T0
     assert run.status == RunStatus.SUCCEEDED
@@ -37,7 +37,7 @@ def test_force_runs_outside_the_schedule_and_dry_run_records_nothing(clock):
         "[✔] tests.daily: would run (--dry-run: not run, not recorded)\n"
     )
     assert not CronJobLog.objects.exists()
-    assert manage(jobs.DailyJob, force=True) == "[✔] tests.daily\n"
+    assert manage(jobs.DailyJob, force=True) == "[✔] tests.daily 0.000 s\n"
     assert CronJobLog.objects.get().slot is None
 
 

@@ -27,15 +27,21 @@ EVERY_MINUTE = "tests.jobs.EveryMinuteJob"
 
 def test_prints_django_cron_lines(clock):
     out = run_crons()
+    # django-cron's lines, each saying when: the slot and the duration of a
+    # run, the next run of a job that is not due.
     assert out.splitlines() == [
         "Running Crons",
         "=" * 40,
-        "[✔] tests.every_minute",
-        "[✔] tests.every_five_minutes",
+        "[✔] tests.every_minute 00:00 0.000 s",
+        "[✔] tests.every_five_minutes 00:00 0.000 s",
         "[ ] tests.daily",
     ]
     clock.at(T0 + timedelta(seconds=30))
-    assert "[ ] tests.every_minute" in run_crons()
+    assert run_crons().splitlines()[2:] == [
+        "[ ] tests.every_minute next 2025-01-06 00:01 UTC",
+        "[ ] tests.every_five_minutes next 2025-01-06 00:05 UTC",
+        "[ ] tests.daily next 2025-01-06 02:30 UTC",
+    ]
 
 
 def test_silent_prints_nothing(clock):
@@ -566,11 +572,11 @@ def test_a_failed_run_says_why_on_the_console(clock):
     # The exception's last line, so the mail cron sends tells the reason.
     out = run_crons("tests.jobs.FailingJob", force=True)
     (line,) = [line for line in out.splitlines() if line.startswith("[✘]")]
-    assert line == "[✘] tests.failing: ValueError: boom"
+    assert line == "[✘] tests.failing 0.000 s: ValueError: boom"
     # -v 2: the whole traceback after it, indented.
     out = run_crons("tests.jobs.FailingJob", force=True, verbosity=2)
     lines = out.splitlines()
-    at = lines.index("[✘] tests.failing: ValueError: boom")
+    at = lines.index("[✘] tests.failing 0.000 s: ValueError: boom")
     assert lines[at + 1] == "    Traceback (most recent call last):"
     assert lines[-1] == "    ValueError: boom"
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_run_goes_through_the_task_and_lands_in_its_row(clock):
-    assert run_crons(IMMEDIATE).splitlines()[2:] == ["[✔] tasks.immediate"]
+    assert run_crons(IMMEDIATE).splitlines()[2:] == ["[✔] tasks.immediate 00:00 0.000 s"]
     run = CronJobLog.objects.get()
     assert (run.status, run.is_success, run.slot) == (RunStatus.SUCCEEDED, True, T0)
     assert run.message == f"pid {os.getpid()}"

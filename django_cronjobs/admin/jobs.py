@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from .. import controls
 from ..base import load_jobs
 from ..models import CronJob, RunStatus
+from ..moments import in_zone
 from ..overview import JobStatus, job_statuses, upcoming_runs
 from ..run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
 from .charts import duration_chart, run_strip, sparkline
@@ -108,9 +109,9 @@ def log_list_url(**filters: str) -> str:
     return f"{reverse('admin:django_cronjobs_cronjoblog_changelist')}?{urlencode(filters)}"
 
 
-def in_zone(moments: list[datetime], job: JobStatus) -> list[str]:
+def moments_in_zone(moments: list[datetime], job: JobStatus) -> list[str]:
     zone = job.job_class.schedule.zone
-    return [f"{moment.astimezone(zone):%a %Y-%m-%d %H:%M} {zone}" for moment in moments]
+    return [in_zone(moment, zone) for moment in moments]
 
 
 @admin.register(CronJob)
@@ -157,7 +158,7 @@ class CronJobAdmin(ReadOnlyAdmin):
             JobRow(
                 job,
                 RunStats(runs[job.code]),
-                in_zone(upcoming_runs(job.job_class, job.state, now, UPCOMING), job),
+                moments_in_zone(upcoming_runs(job.job_class, job.state, now, UPCOMING), job),
             )
             for job in page
         ]
@@ -193,7 +194,7 @@ class CronJobAdmin(ReadOnlyAdmin):
         row = JobRow(
             job,
             RunStats(runs[:RECENT_RUNS]),
-            in_zone(upcoming_runs(job.job_class, job.state, now, UPCOMING), job),
+            moments_in_zone(upcoming_runs(job.job_class, job.state, now, UPCOMING), job),
         )
         state = job.state if isinstance(job.state, CronJob) else None
         context = {

@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from django_cronjobs import controls, django_cron_import
 from django_cronjobs.base import NO_JOBS
 from django_cronjobs.management.tick_command import database_error
+from django_cronjobs.moments import in_zone
 from django_cronjobs.overview import JobStatus, Standing, job_statuses, standing, upcoming_runs
 
 # The subcommands that set a job's flags, for the next runcrons to honour.
@@ -233,10 +234,7 @@ def job_path(job: JobStatus) -> str:
 
 def moment(value: datetime | None, job: JobStatus) -> str:
     """``2026-11-26 02:30 Europe/Berlin`` in the job's zone; ``-`` for none."""
-    if value is None:
-        return "-"
-    zone = job.job_class.schedule.zone
-    return f"{value.astimezone(zone):%Y-%m-%d %H:%M} {zone}"
+    return in_zone(value, job.job_class.schedule.zone)
 
 
 def describe_next_run(job: JobStatus) -> str:

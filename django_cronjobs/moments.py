@@ -1,0 +1,26 @@
+"""One way to write a moment, wherever the app shows one: console, commands, admin.
+
+A job's moments are written in its schedule's zone, the zone its times are
+given in: ``2026-12-01 03:06 Europe/Berlin``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+
+def in_zone(moment: datetime | None, zone: tzinfo) -> str:
+    """``2026-12-01 03:06 Europe/Berlin``; ``-`` for none."""
+    if moment is None:
+        return "-"
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone}"
+
+
+def clock_time(moment: datetime, zone: tzinfo) -> str:
+    """``03:06``: a slot on a runcrons line, in the job's zone."""
+    return f"{moment.astimezone(zone):%H:%M}"
+
+
+def seconds(duration: float) -> str:
+    """``0.004 s``: how long a run took."""
+    return f"{duration:.3f} s"
