@@ -501,3 +501,18 @@ class ExitsBeforeDoJob(CronJobBase):
 
     def do(self) -> None:
         return None
+
+
+class LongScheduleJob(CronJobBase):
+    """A schedule whose plain-English text is long."""
+
+    code = "tests.long_schedule"
+    schedule = Schedule(
+        run_at_times=["01:15", "03:45", "07:30", "12:00", "18:20", "22:10"],
+        run_weekly_on_days=[0, 2, 4],
+        retry_after_failure_mins=15,
+        timezone="America/Argentina/Buenos_Aires",
+    )
+
+    def do(self) -> None:
+        return None

@@ -63,19 +63,32 @@ def test_schedules_read_as_plain_english(schedule, text):
 def test_list_shows_schedule_next_and_last_run(clock):
     clock.at(T0 + timedelta(seconds=5))
     run_crons()
-    lines = cronjobs("list").splitlines()
-    assert lines[0].split() == [
-        "CODE", "SCHEDULE", "NEXT", "RUN", "LAST", "RUN", "PAUSED", "STATUS"
-    ]  # fmt: skip
+    lines = cronjobs("list", "--wide").splitlines()
+    assert lines[0].split() == ["CODE", "NEXT", "RUN", "STATUS", "LAST", "RUN", "SCHEDULE"]
     every_minute = next(line for line in lines if line.startswith("tests.every_minute "))
-    assert "every minute" in every_minute
-    assert "2025-01-06 00:01 UTC" in every_minute  # next
+    assert every_minute.endswith("every minute")
+    assert "2025-01-06 00:01 UTC  succeeded" in every_minute  # next
     assert "2025-01-06 00:00 UTC" in every_minute  # last
-    assert every_minute.split()[-2:] == ["no", "succeeded"]
     daily = next(line for line in lines if line.startswith("tests.daily "))
     assert "every day at 02:30 and 14:00 UTC" in daily
-    assert "2025-01-06 02:30 UTC" in daily
-    assert daily.endswith("never run")
+    assert "2025-01-06 02:30 UTC  never run" in daily
+
+
+@pytest.mark.django_db
+def test_list_fits_100_columns_and_a_paused_job_says_paused(clock, settings):
+    settings.CRON_CLASSES = [*settings.CRON_CLASSES, "tests.jobs.LongScheduleJob"]
+    run_crons()
+    cronjobs("pause", "tests.daily")
+    lines = cronjobs("list").splitlines()
+    assert lines[0].split() == ["CODE", "NEXT", "RUN", "STATUS", "SCHEDULE"]
+    assert max(map(len, lines)) <= 100
+    daily = next(line for line in lines if line.startswith("tests.daily "))
+    assert daily.split()[1:3] == ["paused", "-"]  # no next run; its last status
+    # The long schedule wraps under its column.
+    at = next(n for n, line in enumerate(lines) if line.startswith("tests.long_schedule "))
+    column = lines[0].index("SCHEDULE")
+    assert lines[at + 1][:column].strip() == ""
+    assert lines[at + 1][column:].strip()
 
 
 @pytest.mark.django_db
@@ -83,9 +96,9 @@ def test_next_lists_upcoming_runs_in_the_schedules_zone(clock, settings):
     settings.TIME_ZONE = "Europe/Berlin"
     clock.at(T0 + timedelta(hours=5))
     assert cronjobs("next", "tests.daily", "-n", "3").splitlines() == [
-        "2025-01-06 14:00:00+01:00",
-        "2025-01-07 02:30:00+01:00",
-        "2025-01-07 14:00:00+01:00",
+        "2025-01-06 14:00 Europe/Berlin",
+        "2025-01-07 02:30 Europe/Berlin",
+        "2025-01-07 14:00 Europe/Berlin",
     ]
     # By dotted path too; -n below 1 and unknown jobs are clear errors.
     assert len(cronjobs("next", "tests.jobs.DailyJob").splitlines()) == 5
@@ -175,7 +188,7 @@ def test_pause_resume_and_run_set_the_flags_runcrons_honours(clock):
     assert cronjobs("pause", "tests.jobs.EveryMinuteJob") == "tests.every_minute paused.\n"
     assert cronjobs("pause", "tests.every_minute") == "tests.every_minute was already paused.\n"
     line = next(line for line in cronjobs("list").splitlines() if "every_minute" in line)
-    assert line.split()[-2:] == ["yes", "-"]
+    assert line.split()[1:3] == ["paused", "-"]
     assert "[ ] tests.every_minute (paused)" in run_crons()
     assert cronjobs("run", "tests.every_minute") == (
         "tests.every_minute will run at the next runcrons.\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-        commands.add_parser("list", help="Each job: schedule, next run, last run and status.")
+        listing = commands.add_parser(
+            "list", help="Each job: next run, status and schedule, in 100 columns."
+        )
+        listing.add_argument(
+            "--wide",
+            action="store_true",
+            help="One line per job, with its last run too, however wide.",
+        )
         upcoming = commands.add_parser("next", help="The next run times of one job.")
         upcoming.add_argument("code", help="The job's code or dotted class path.")
         upcoming.add_argument("-n", type=int, default=5, help="How many (default 5).")
@@ -87,22 +95,15 @@ class Command(BaseCommand):
 
     def handle_list(self, options: dict[str, Any]) -> None:
         statuses = job_statuses()
-        rows = [("CODE", "SCHEDULE", "NEXT RUN", "LAST RUN", "PAUSED", "STATUS")]
-        rows += [
-            (
-                job.code,
-                job.schedule,
-                describe_next_run(job),
-                moment(job.last_started, job),
-                "yes" if job.paused else "no",
-                job.health if job.health not in ("ok", "paused") else job.last_status or "-",
-            )
-            for job in statuses
+        wide = options["wide"]
+        rows: list[list[str]] = [
+            ["CODE", "NEXT RUN", "STATUS", *(["LAST RUN"] if wide else []), "SCHEDULE"]
         ]
-        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
-        for row in rows:
-            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-            self.stdout.write("  ".join([*cells, row[-1]]).rstrip())
+        for job in statuses:
+            last = [moment(job.last_started, job)] if wide else []
+            rows.append([job.code, next_or_paused(job), status_word(job), *last, job.schedule])
+        for line in table(rows, width=None if wide else LIST_WIDTH):
+            self.stdout.write(line)
 
     # -- next -----------------------------------------------------------------
 
@@ -115,7 +116,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{job.code} runs at every runcrons call.")
             return
         for slot in upcoming_runs(job.job_class, job.state, job.now, options["n"]):
-            self.stdout.write(slot.isoformat(sep=" "))
+            self.stdout.write(in_zone(slot, schedule.zone))
 
     # -- status ---------------------------------------------------------------
 
@@ -235,6 +236,34 @@ def job_path(job: JobStatus) -> str:
 def moment(value: datetime | None, job: JobStatus) -> str:
     """``2026-11-26 02:30 Europe/Berlin`` in the job's zone; ``-`` for none."""
     return in_zone(value, job.job_class.schedule.zone)
+
+
+# `cronjobs list` fits a terminal this wide; its last column wraps.
+LIST_WIDTH = 100
+
+
+def table(rows: list[list[str]], width: int | None) -> list[str]:
+    """Rows in aligned columns; the last one wraps so that lines fit ``width``
+    (while the other columns leave it room)."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    indent = sum(widths) + 2 * len(widths)
+    room = None if width is None else max(width - indent, 10)
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(size) for cell, size in zip(row, widths, strict=False)]
+        last = [row[-1]] if room is None else textwrap.wrap(row[-1], room) or [""]
+        lines.append("  ".join([*cells, last[0]]).rstrip())
+        lines += [" " * indent + more for more in last[1:]]
+    return lines
+
+
+def next_or_paused(job: JobStatus) -> str:
+    """A paused job has no next run: it says so instead."""
+    return "paused" if job.paused else describe_next_run(job)
+
+
+def status_word(job: JobStatus) -> str:
+    return job.health if job.health not in ("ok", "paused") else job.last_status or "-"
 
 
 def describe_next_run(job: JobStatus) -> str:
