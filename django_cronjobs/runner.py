@@ -129,7 +129,7 @@ class Runner:
         entries = load_jobs(names)
         for entry in entries:
             for problem in entry.problems:
-                self._broken(entry.code, problem)
+                self._broken(entry.code, problem, entry.name)
         runnable = [entry for entry in entries if entry.runnable]
         if not runnable:
             return
@@ -275,8 +275,10 @@ class Runner:
 
     # -- one job --------------------------------------------------------------
 
-    def _broken(self, code: str, problem: Problem) -> None:
-        line = broken_line(code, problem)
+    def _broken(self, code: str, problem: Problem, name: str | None = None) -> None:
+        """Report a broken entry: its line names it as configured (``name``: a code
+        used twice is told apart from the job that keeps it by its class path)."""
+        line = broken_line(name or code, problem)
         self.shout(line)
         if problem.check_id in BAD_CRON_JOB_CHECKS and not self.silent:
             package_logger().info(line)  # where django-cron logged its BadCronJobError
@@ -303,7 +305,7 @@ class Runner:
             self._run_requested(job_class, state, lock_class)
         if not self.force and state.paused:
             self._run_batch()
-            self._skip_paused(job_class, state)
+            self._skip_paused(job_class, state, told=requested)
             return
         slots: list[datetime | None]
         if self.force or job_class.schedule.every_invocation:
@@ -368,10 +370,16 @@ class Runner:
         with signals_deferred(self.defers_signals):
             self.run_slot(job_class, None, state, lock_class, None, request=state.run_requested_at)
 
-    def _skip_paused(self, job_class: type[CronJobBase], state: JobState) -> None:
-        """A paused job's slots pass unrun and unrecorded, claimed so none runs later."""
+    def _skip_paused(
+        self, job_class: type[CronJobBase], state: JobState, *, told: bool = False
+    ) -> None:
+        """A paused job's slots pass unrun and unrecorded, claimed so none runs later.
+
+        ``told``: the job's requested run has had its line; one line per job.
+        """
         code = job_class.code
-        self.say(f"[ ] {code} (paused)")
+        if not told:
+            self.say(f"[ ] {code} (paused)")
         self.report.results.append(JobResult(code, "paused"))
         if self.dry_run or job_class.schedule.every_invocation:
             return

@@ -313,3 +313,13 @@ def test_entries_are_resolved_once_and_again_after_any_change(settings, monkeypa
     monkeypatch.undo()
     settings.CRON_CLASSES = [GOOD, "tests.broken_jobs.NoCodeJob"]
     assert [entry.runnable for entry in load_jobs()] == [True, False]
+
+
+@pytest.mark.django_db
+def test_a_code_configured_twice_prints_one_line_for_each_entry(settings):
+    # The job that keeps the code runs; the duplicate is named by its path.
+    settings.CRON_CLASSES = [GOOD, "tests.broken_jobs.SameCodeJob"]
+    lines = run_crons(force=True).splitlines()[2:]
+    assert len(lines) == 2
+    assert lines[0].startswith("ERROR tests.broken_jobs.SameCodeJob: (django_cronjobs.E005) ")
+    assert lines[1].startswith("[✔] broken.good ")

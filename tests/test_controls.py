@@ -87,6 +87,13 @@ def test_a_paused_job_runs_when_a_run_is_requested(clock):
     assert CronJobLog.objects.get(code="tests.daily").status == RunStatus.SUCCEEDED
 
 
+def test_a_requested_run_of_a_paused_job_prints_one_line(clock):
+    controls.pause("tests.daily")
+    controls.request_run("tests.daily")
+    out = run_crons("tests.jobs.DailyJob")
+    assert out.splitlines()[2:] == ["[✔] tests.daily 0.000 s"]
+
+
 def test_dry_run_tells_what_would_happen_and_keeps_the_request(clock):
     controls.pause(EVERY_MINUTE)
     controls.request_run("tests.daily")
