@@ -121,8 +121,14 @@ def test_the_detail_page_shows_the_message_escaped_in_pre(admin_client):
     page = admin_client.get(
         reverse("admin:django_cronjobs_cronjoblog_change", args=[run.pk])
     ).content.decode()
-    assert '<pre class="cronjobs-message">Traceback:\n&lt;script&gt;' in page
+    assert (
+        '<pre class="cronjobs-message" style="white-space: pre-wrap; overflow-wrap: anywhere; '
+        'margin: 0">Traceback:\n&lt;script&gt;'
+    ) in page
     assert "<script>alert(" not in page
+    # What happened first, wrapped; where it ran after it.
+    assert page.index("cronjobs-message") < page.index("field-hostname")
+    assert page.index("cronjobs-message") < page.index("field-host_id")
     listing = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "&lt;script&gt;alert(" in listing
     assert "<script>alert(" not in listing

@@ -98,6 +98,9 @@ class CodeFilter(admin.SimpleListFilter):
         return queryset.filter(code=code) if code else queryset
 
 
+MESSAGE_STYLE = "white-space: pre-wrap; overflow-wrap: anywhere; margin: 0"
+
+
 class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
     """Counts at most COUNT_LIMIT rows: a COUNT(*) over millions would be slow."""
 
@@ -107,9 +110,12 @@ class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
         return int(rows[: COUNT_LIMIT + 1].count())
 
 
+# A run's page: what happened first (its message, wrapped), where and by
+# which process after it.
 DETAIL_FIELDS: Any = [
     "code",
     "status_icon",
+    "message_text",
     "slot",
     "ran_at_time",
     "start_time",
@@ -120,7 +126,6 @@ DETAIL_FIELDS: Any = [
     "host_id",
     "lease_expires_at",
     "task_id",
-    "message_text",
 ]
 
 
@@ -179,4 +184,8 @@ class CronJobLogAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("message"))
     def message_text(self, run: CronJobLog) -> str:
-        return format_html('<pre class="cronjobs-message">{}</pre>', run.message)
+        # The style sits on the element: the log pages load no stylesheet of
+        # the app's, and a traceback's long lines must wrap, not be clipped.
+        return format_html(
+            '<pre class="cronjobs-message" style="{}">{}</pre>', MESSAGE_STYLE, run.message
+        )
