@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from django.utils import timezone
+
 
 def in_zone(moment: datetime | None, zone: tzinfo) -> str:
     """``2026-12-01 03:06 Europe/Berlin``; ``-`` for none."""
@@ -24,3 +26,10 @@ def clock_time(moment: datetime, zone: tzinfo) -> str:
 def seconds(duration: float) -> str:
     """``0.004 s``: how long a run took."""
     return f"{duration:.3f} s"
+
+
+def local(moment: datetime | None) -> str:
+    """``2026-12-01 03:06:05`` in the current time zone (a run's start, its slot); ``-``."""
+    if moment is None:
+        return "-"
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"

@@ -166,3 +166,26 @@ def test_staff_without_the_view_permission_get_403(client):
 )
 def test_short_duration(duration, text):
     assert cron_admin.short_duration(duration) == text
+
+
+def row_with(page: str, text: str) -> str:
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page, re.DOTALL)
+    return next(row for row in rows if text in row)
+
+
+def test_the_list_says_why_a_run_failed_and_shows_missed_slots_as_missed(admin_client):
+    log(
+        code="tests.daily",
+        status=RunStatus.FAILED,
+        minute=1,
+        message='Traceback (most recent call last):\n  File "x.py"\nValueError: the feed said no',
+    )
+    log(code="tests.every_minute", status=RunStatus.MISSED, seconds=0, minute=2, message="Missed")
+    page = admin_client.get(reverse(CHANGELIST)).content.decode()
+    failed = row_with(page, "tests.daily")
+    assert "ValueError: the feed said no" in failed
+    assert "2025-01-06 00:01:00" in failed  # one way to write a moment
+    missed = row_with(page, "tests.every_minute")
+    assert "0.000 s" not in missed
+    assert '<td class="field-started">-</td>' in missed
+    assert '<td class="field-run_duration">-</td>' in missed

@@ -21,7 +21,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..base import load_jobs
+from ..log_text import failure_reason
 from ..models import CronJobLog, RunStatus
+from ..moments import local
 
 # How many matching rows the list counts at most; its pages stop there.
 COUNT_LIMIT = 10_000
@@ -98,6 +100,8 @@ class CodeFilter(admin.SimpleListFilter):
         return queryset.filter(code=code) if code else queryset
 
 
+# Characters of a message the log's list shows.
+MESSAGE_LINE = 80
 MESSAGE_STYLE = "white-space: pre-wrap; overflow-wrap: anywhere; margin: 0"
 
 
@@ -144,7 +148,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(CronJobLog)
 class CronJobLogAdmin(ReadOnlyAdmin):
-    list_display = ["code", "status_icon", "slot", "start_time", "run_duration", "hostname"]
+    list_display = [
+        "code",
+        "status_icon",
+        "slot_time",
+        "started",
+        "run_duration",
+        "message_line",
+        "hostname",
+    ]
     list_display_links = ["code"]
     list_filter = [CodeFilter, "status", ("start_time", admin.DateFieldListFilter)]
     search_fields = ["code"]
@@ -178,9 +190,29 @@ class CronJobLogAdmin(ReadOnlyAdmin):
     def status_icon(self, run: CronJobLog) -> str:
         return status_mark(run.status)
 
+    @admin.display(description=_("scheduled slot"), ordering="slot")
+    def slot_time(self, run: CronJobLog) -> str:
+        return local(run.slot)
+
+    @admin.display(description=_("start time"), ordering="start_time")
+    def started(self, run: CronJobLog) -> str:
+        """A missed slot never started: no moment to show."""
+        return "-" if run.status == RunStatus.MISSED else local(run.start_time)
+
     @admin.display(description=_("duration"), ordering="duration_value")
     def run_duration(self, run: CronJobLog) -> str:
-        return short_duration(run.duration)
+        return "-" if run.status == RunStatus.MISSED else short_duration(run.duration)
+
+    @admin.display(description=_("message"))
+    def message_line(self, run: CronJobLog) -> str:
+        """One line of the message: a failure's reason (a traceback's last line)."""
+        if run.is_success or run.status in (RunStatus.RUNNING, RunStatus.ENQUEUED):
+            text = run.message.strip().splitlines()[0] if run.message.strip() else ""
+        else:
+            text = failure_reason(run.status, run.message)
+        if len(text) > MESSAGE_LINE:
+            text = text[: MESSAGE_LINE - 1] + "\N{HORIZONTAL ELLIPSIS}"
+        return text
 
     @admin.display(description=_("message"))
     def message_text(self, run: CronJobLog) -> str:
