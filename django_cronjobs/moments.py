@@ -15,7 +15,12 @@ def in_zone(moment: datetime | None, zone: tzinfo) -> str:
     """``2026-12-01 03:06 Europe/Berlin``; ``-`` for none."""
     if moment is None:
         return "-"
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone}"
+    return f"{local_in(moment, zone)} {zone}"
+
+
+def local_in(moment: datetime, zone: tzinfo) -> str:
+    """``2026-12-01 03:06``: in a zone said nearby."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 def clock_time(moment: datetime, zone: tzinfo) -> str:

@@ -189,3 +189,15 @@ def test_the_list_says_why_a_run_failed_and_shows_missed_slots_as_missed(admin_c
     assert "0.000 s" not in missed
     assert '<td class="field-started">-</td>' in missed
     assert '<td class="field-run_duration">-</td>' in missed
+
+
+def test_a_runs_page_says_its_status_as_everywhere_and_breadcrumbs_do_not_repeat(admin_client):
+    run = log(status=RunStatus.TIMED_OUT)
+    page = admin_client.get(
+        reverse("admin:django_cronjobs_cronjoblog_change", args=[run.pk])
+    ).content.decode()
+    assert "<h2>tests.every_minute (timed_out)</h2>" in page
+    assert "(Fail)</h2>" not in page
+    crumbs = re.search(r'<div class="breadcrumbs">(.*?)</div>', page, re.DOTALL).group(1)
+    names = [name.strip() for name in re.sub(r"<[^>]+>", "", crumbs).split("&rsaquo;")]
+    assert names == ["Home", "Cron", "Cron job logs", "tests.every_minute (timed_out)"]

@@ -73,11 +73,11 @@ def test_the_overview_lists_every_configured_job_with_schedule_and_next_runs(adm
     assert "every day at 02:30 and 14:00 UTC" in daily
     assert "never run" in daily
     assert re.findall(r"<li>([^<]*)</li>", daily) == [
-        "2025-01-06 02:30 UTC",
-        "2025-01-06 14:00 UTC",
-        "2025-01-07 02:30 UTC",
-        "2025-01-07 14:00 UTC",
-        "2025-01-08 02:30 UTC",
+        "2025-01-06 02:30 UTC",  # the zone once, for the runs below too
+        "2025-01-06 14:00",
+        "2025-01-07 02:30",
+        "2025-01-07 14:00",
+        "2025-01-08 02:30",
     ]
     every_minute = row_of(page, "tests.every_minute")
     assert "cronjobs-status-succeeded" in every_minute

@@ -188,3 +188,56 @@ def test_pause_run_now_and_history_in_the_admin(example: Example, page: Any) -> 
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator("#result_list")).to_contain_text("chores.weekly_digest")
     shot(page, "4-filtered-log")
+
+
+@pytest.fixture
+def logged_in(example: Example, page: Any) -> Any:
+    page.goto(f"{example.url}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{example.url}/admin/")
+    return page
+
+
+def sideways_overflow(page: Any) -> int:
+    """How many pixels the page is wider than the window (0: nothing to scroll sideways)."""
+    return int(
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    )
+
+
+def scrolled_boxes(page: Any) -> int:
+    """How many pixels the app's scroll boxes hide sideways (0: their tables fit)."""
+    return int(
+        page.evaluate(
+            "Math.max(0, ...Array.from(document.querySelectorAll('.cronjobs-scroll'),"
+            " box => box.scrollWidth - box.clientWidth))"
+        )
+    )
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_the_apps_pages_fit_the_window(example: Example, logged_in: Any, width: int) -> None:
+    page = logged_in
+    page.set_viewport_size({"width": width, "height": 900})
+    run = example.manage(
+        "shell",
+        "-c",
+        "from django_cronjobs.models import CronJobLog; print(CronJobLog.objects.first().pk)",
+    ).stdout.strip()
+    pages = {
+        "cron-jobs": "/admin/django_cronjobs/cronjob/",
+        "job": "/admin/django_cronjobs/cronjob/chores.daily_signup_report/",
+        "log": "/admin/django_cronjobs/cronjoblog/",
+        "run": f"/admin/django_cronjobs/cronjoblog/{run}/change/",
+    }
+    too_wide = {}
+    for name, path in pages.items():
+        page.goto(f"{example.url}{path}")
+        shot(page, f"fit-{width}-{name}")
+        if overflow := sideways_overflow(page):
+            too_wide[name] = overflow
+        if width >= 1280 and (boxed := scrolled_boxes(page)):
+            too_wide[f"{name} (a box that scrolls)"] = boxed
+    assert too_wide == {}, f"wider than {width} px by: {too_wide}"

@@ -10,6 +10,7 @@ own permission, and is recorded in the admin's history (LogEntry).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,13 +28,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from .. import controls
 from ..base import load_jobs
 from ..models import CronJob, RunStatus
-from ..moments import in_zone
+from ..moments import in_zone, local_in
 from ..overview import JobStatus, job_statuses, upcoming_runs
 from ..run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
 from .charts import duration_chart, run_strip, sparkline
@@ -67,6 +69,12 @@ class JobRow:
         return self.status.code
 
     @property
+    def code_with_breaks(self) -> SafeString:
+        """The code, escaped, with line-break opportunities after dots and underscores:
+        a long code wraps at its parts instead of widening the table."""
+        return mark_safe(re.sub(r"([._])", r"\1<wbr>", escape(self.code)))  # escaped first
+
+    @property
     def url(self) -> str:
         return reverse("admin:django_cronjobs_cronjob_job", args=[self.code])
 
@@ -83,9 +91,19 @@ class JobRow:
         return status_mark(self.status.last_status) if self.status.last_status else ""
 
     @property
-    def last_succeeded(self) -> datetime | None:
-        state = self.status.state
-        return getattr(state, "last_succeeded_at", None)
+    def last_succeeded(self) -> str:
+        """When the last successful run started, in the job's zone, as times are written
+        everywhere in the app; empty if none did."""
+        moment = getattr(self.status.state, "last_succeeded_at", None)
+        return "" if moment is None else in_zone(moment, self.zone)
+
+    @property
+    def last_started(self) -> str:
+        return in_zone(self.status.last_started, self.zone)
+
+    @property
+    def zone(self) -> Any:
+        return self.status.job_class.schedule.zone
 
     @property
     def success_rate(self) -> str:
@@ -110,8 +128,12 @@ def log_list_url(**filters: str) -> str:
 
 
 def moments_in_zone(moments: list[datetime], job: JobStatus) -> list[str]:
+    """The first moment with its zone, the next ones in the same zone without it."""
     zone = job.job_class.schedule.zone
-    return [in_zone(moment, zone) for moment in moments]
+    return [
+        in_zone(moment, zone) if n == 0 else local_in(moment, zone)
+        for n, moment in enumerate(moments)
+    ]
 
 
 @admin.register(CronJob)

@@ -186,6 +186,20 @@ class CronJobLogAdmin(ReadOnlyAdmin):
         codes = {term, *(code for code in configured_codes() if term.lower() in code.lower())}
         return queryset.filter(code__in=sorted(codes)), False
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """A run's page is titled with its status word, as the list and runcrons say
+        it (``failed``), not django-cron's ``(Fail)`` of ``str(run)``."""
+        run = self.get_object(request, object_id)
+        if run is not None:
+            extra_context = {**(extra_context or {}), "subtitle": f"{run.code} ({run.status})"}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description=_("status"), ordering="status")
     def status_icon(self, run: CronJobLog) -> str:
         return status_mark(run.status)
