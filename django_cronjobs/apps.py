@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class CronJobsConfig(AppConfig):
     name = "django_cronjobs"
     # Not "Cron jobs": that is the name of one of its pages, and the
-    # breadcrumbs would read "Cron jobs › Cron jobs".
+    # breadcrumbs would read "Cron jobs > Cron jobs".
     verbose_name = _("Cron")
     default_auto_field = "django.db.models.BigAutoField"
 

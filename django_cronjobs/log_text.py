@@ -12,8 +12,9 @@ def as_log_text(value: Any, limit: int) -> str:
 
     None becomes "", bytes are decoded as UTF-8 (invalid bytes replaced), other
     objects become ``str(value)``; NUL characters and unpaired surrogates, which
-    PostgreSQL and MySQL refuse, are removed or replaced; text past ``limit`` is
-    cut with a marker that says how much was cut.
+    PostgreSQL and MySQL refuse, are removed or replaced; text past ``limit``
+    loses its middle, replaced by a marker that says how much was cut (the last
+    quarter stays: a traceback's exception line is at its end).
     """
     if value is None:
         text = ""
@@ -29,9 +30,17 @@ def as_log_text(value: Any, limit: int) -> str:
     text = text.replace("\x00", "")
     text = text.encode("utf-8", errors="replace").decode("utf-8")
     if len(text) > limit:
-        longest_marker = TRUNCATION_MARKER.format(count=len(text), limit=limit)
+        # The middle goes: a traceback's last lines (the exception) are kept,
+        # and so is the start of ordinary output.
+        longest_marker = TRUNCATION_MARKER.format(count=len(text), limit=limit) + "\n"
         kept = max(limit - len(longest_marker), 0)
-        text = text[:kept] + TRUNCATION_MARKER.format(count=len(text) - kept, limit=limit)
+        tail = kept // 4
+        head = kept - tail
+        end = text[-tail:] if tail else ""
+        if "\n" in end[:-1]:
+            end = end[end.index("\n") + 1 :]  # from a line's start
+        marker = TRUNCATION_MARKER.format(count=len(text) - head - len(end), limit=limit) + "\n"
+        text = text[:head] + marker + end
     return text
 
 
@@ -52,16 +61,34 @@ REASON_LENGTH = 200
 
 
 def failure_reason(status: str, message: str) -> str:
-    """Why a run did not succeed, in one line: a traceback's last line (the
-    exception), else the message's first line (``Timed out after ...``)."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    """Why a run did not succeed, in one line.
+
+    For a traceback, the exception's own line: the first line of the last
+    traceback that is not part of its stack (``ValueError: boom``), whatever
+    follows it (a database error's ``LINE 1: ...``, notes in brackets); for
+    an exception group, the group's line. Otherwise the message's first line
+    (``Timed out after 5 s ...``), or the status when there is none.
+    """
+    lines = [line.rstrip() for line in message.splitlines() if line.strip()]
     if not lines:
         return status
-    traceback = lines[0].startswith("Traceback (most recent call last)")
-    reason = next((line for line in reversed(lines) if not line.startswith("[")), lines[-1])
-    line = reason if traceback else lines[0]
-    return (
-        line
-        if len(line) <= REASON_LENGTH
-        else line[: REASON_LENGTH - 1] + "\N{HORIZONTAL ELLIPSIS}"
-    )
+    reason = _exception_line(lines) or lines[0].strip()
+    if len(reason) > REASON_LENGTH:
+        reason = reason[: REASON_LENGTH - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    return reason
+
+
+def _exception_line(lines: list[str]) -> str | None:
+    starts = [n for n, line in enumerate(lines) if line.rstrip().endswith(TRACEBACK)]
+    if not starts:
+        return None
+    start = starts[-1]
+    margin = len(lines[start]) - len(lines[start].lstrip(" |+"))
+    for line in lines[start + 1 :]:
+        text = line[margin:] if len(line) > margin else line.lstrip(" |+")
+        if text and not text.startswith(" ") and not text.startswith("[") and " ---" not in text:
+            return text.strip()
+    return None
+
+
+TRACEBACK = "Traceback (most recent call last):"

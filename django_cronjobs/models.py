@@ -42,8 +42,10 @@ class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
         return self.filter(is_success=True)
 
     def failed(self) -> CronJobLogQuerySet:
+        """Runs that ended without success: not the running or enqueued ones, nor
+        missed slots (rows written by django-cron count by ``is_success``)."""
         return self.filter(is_success=False).exclude(
-            status__in=[RunStatus.RUNNING, RunStatus.MISSED]
+            status__in=[RunStatus.RUNNING, RunStatus.ENQUEUED, RunStatus.MISSED]
         )
 
     def finished_before(self, moment: Any) -> CronJobLogQuerySet:

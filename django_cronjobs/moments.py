@@ -1,7 +1,9 @@
 """One way to write a moment, wherever the app shows one: console, commands, admin.
 
 A job's moments are written in its schedule's zone, the zone its times are
-given in: ``2026-12-01 03:06 Europe/Berlin``.
+given in: ``2026-12-01 03:06 Europe/Berlin``. A wall time that a zone shows
+twice (the hour repeated when daylight saving time ends) carries its UTC
+offset: ``2026-10-25 02:30 Europe/Berlin (+01:00)``.
 """
 
 from __future__ import annotations
@@ -15,17 +17,29 @@ def in_zone(moment: datetime | None, zone: tzinfo) -> str:
     """``2026-12-01 03:06 Europe/Berlin``; ``-`` for none."""
     if moment is None:
         return "-"
-    return f"{local_in(moment, zone)} {zone}"
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {zone}{repeated_hour(local)}"
 
 
 def local_in(moment: datetime, zone: tzinfo) -> str:
     """``2026-12-01 03:06``: in a zone said nearby."""
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M}{repeated_hour(local)}"
 
 
 def clock_time(moment: datetime, zone: tzinfo) -> str:
     """``03:06``: a slot on a runcrons line, in the job's zone."""
-    return f"{moment.astimezone(zone):%H:%M}"
+    local = moment.astimezone(zone)
+    return f"{local:%H:%M}{repeated_hour(local)}"
+
+
+def repeated_hour(local: datetime) -> str:
+    """`` (+01:00)`` when the zone shows this wall time twice; else nothing."""
+    twin = local.replace(fold=1 - local.fold)
+    if twin.utcoffset() == local.utcoffset():
+        return ""
+    offset = local.isoformat()[-6:]
+    return f" ({offset})"
 
 
 def seconds(duration: float) -> str:
@@ -34,7 +48,12 @@ def seconds(duration: float) -> str:
 
 
 def local(moment: datetime | None) -> str:
-    """``2026-12-01 03:06:05`` in the current time zone (a run's start, its slot); ``-``."""
+    """``2026-12-01 03:06:05`` in the current time zone (a run's start, its slot); ``-``.
+
+    With ``USE_TZ = False`` moments are naive and written as they are.
+    """
     if moment is None:
         return "-"
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return f"{moment:%Y-%m-%d %H:%M:%S}"

@@ -30,7 +30,7 @@ from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
 from .log_text import failure_reason
 from .models import CronJobLog, RunStatus
-from .moments import clock_time, in_zone, seconds
+from .moments import clock_time, in_zone, local_in, seconds
 from .notifications import notify_failures
 from .package_logger import package_logger
 from .recovery import abandon_dead_runs
@@ -281,7 +281,8 @@ class Runner:
         line = broken_line(name or code, problem)
         self.shout(line)
         if problem.check_id in BAD_CRON_JOB_CHECKS and not self.silent:
-            package_logger().info(line)  # where django-cron logged its BadCronJobError
+            # Where and how django-cron logged its BadCronJobError: its words alone.
+            package_logger().info(problem.console or problem.message)
         self.report.results.append(JobResult(code, "broken", detail=problem.message))
 
     def _plan(self, job_class: type[CronJobBase], state: JobState) -> SlotPlan:
@@ -578,8 +579,8 @@ class Runner:
         else:
             self.say(f"[{BALLOT_X}] {line}: {failure_reason(run.status, run.message)}")
             if self.show_messages or conf.OUTPUT_ERRORS:
-                for line in run.message.splitlines():
-                    self.say(f"    {line}")
+                # One write: lines of jobs failing side by side do not mix.
+                self.say("\n".join(f"    {line}" for line in run.message.splitlines()))
         self.report.results.append(JobResult(run.code, run.status, run))
 
     def _release(self, code: str, lock: LockBackend) -> None:
@@ -618,10 +619,16 @@ def not_due_line(code: str, plan: SlotPlan, job_class: type[CronJobBase], state:
     """``[ ] code next 2025-01-06 00:05 UTC``, or the slots it missed."""
     zone = job_class.schedule.zone
     if plan.missed:
-        named = ", ".join(clock_time(slot, zone) for slot in plan.missed[-MISSED_NAMED:])
-        more = len(plan.missed) - MISSED_NAMED
-        earlier = f" (and {more} earlier)" if more > 0 or plan.more_missed else ""
-        return f"[ ] {code}: missed {named}{earlier}"
+        slots = plan.missed[-MISSED_NAMED:]
+        one_day = len({slot.astimezone(zone).date() for slot in plan.missed}) == 1
+        write = clock_time if one_day else local_in
+        named = ", ".join(write(slot, zone) for slot in slots)
+        more = len(plan.missed) - len(slots)
+        if plan.more_missed:
+            named += f" (and more than {more} earlier)"
+        elif more:
+            named += f" (and {more} earlier)"
+        return f"[ ] {code}: missed {named}"
     next_due = state.next_due
     return f"[ ] {code} next {in_zone(next_due, zone)}" if next_due else f"[ ] {code}"
 

@@ -196,8 +196,8 @@ def test_a_runs_page_says_its_status_as_everywhere_and_breadcrumbs_do_not_repeat
     page = admin_client.get(
         reverse("admin:django_cronjobs_cronjoblog_change", args=[run.pk])
     ).content.decode()
-    assert "<h2>tests.every_minute (timed_out)</h2>" in page
+    assert "<h2>tests.every_minute (timed out)</h2>" in page
     assert "(Fail)</h2>" not in page
     crumbs = re.search(r'<div class="breadcrumbs">(.*?)</div>', page, re.DOTALL).group(1)
     names = [name.strip() for name in re.sub(r"<[^>]+>", "", crumbs).split("&rsaquo;")]
-    assert names == ["Home", "Cron", "Cron job logs", "tests.every_minute (timed_out)"]
+    assert names == ["Home", "Cron", "Cron job logs", "tests.every_minute (timed out)"]

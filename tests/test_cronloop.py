@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -80,3 +81,12 @@ def test_a_loop_tells_a_database_out_of_reach_from_a_refused_statement(
     err = StringIO()
     call_command("cronloop", repeat=2, sleep=0, stdout=StringIO(), stderr=err)
     assert err.getvalue().splitlines() == [f"2025-01-06 00:00:00+0000 {line}"] * 2
+
+
+def test_lines_say_when_with_use_tz_off_too(settings):
+    from django_cronjobs.management.commands.cronloop import stamp
+    from django_cronjobs.moments import local
+
+    settings.USE_TZ = False
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", stamp())
+    assert local(datetime(2025, 1, 6, 2, 30)) == "2025-01-06 02:30:00"

@@ -138,3 +138,22 @@ def test_runcrons_with_only_missed_slots_records_them_and_runs_nothing(clock, se
     assert CronJobLog.objects.count() == 3
     clock.at(T0 + timedelta(hours=3))
     assert "[✔] tests.skipping" in run_crons()
+
+
+def test_a_missed_slot_line_names_days_when_the_slots_span_them():
+    from django_cronjobs.job_states import JobState
+    from django_cronjobs.runner import not_due_line
+    from django_cronjobs.schedules import SlotPlan
+    from tests import jobs
+
+    state = JobState(None, "tests.daily")
+    days = [T0 + timedelta(days=n, hours=2, minutes=30) for n in range(3)]
+    line = not_due_line("tests.daily", SlotPlan(missed=days), jobs.DailyJob, state)
+    assert line == ("[ ] tests.daily: missed 2025-01-06 02:30, 2025-01-07 02:30, 2025-01-08 02:30")
+    hours = [T0 + timedelta(hours=n) for n in range(8)]
+    line = not_due_line(
+        "tests.daily", SlotPlan(missed=hours, more_missed=True), jobs.DailyJob, state
+    )
+    assert line == (
+        "[ ] tests.daily: missed 03:00, 04:00, 05:00, 06:00, 07:00 (and more than 3 earlier)"
+    )

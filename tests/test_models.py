@@ -96,3 +96,16 @@ def test_inserting_states_retries_a_deadlock(monkeypatch):
     states = ensure_states(["b", "a"])
     assert sorted(states) == ["a", "b"]
     assert CronJobState.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_failed_runs_are_neither_running_nor_waiting_nor_missed_slots():
+    from django.utils import timezone
+
+    now = timezone.now()
+    for status in RunStatus.values:
+        CronJobLog.objects.create(
+            code=f"tests.{status}", start_time=now, status=status, is_success=status == "succeeded"
+        )
+    failed = set(CronJobLog.objects.failed().values_list("status", flat=True))
+    assert failed == {"failed", "timed_out", "interrupted", "abandoned"}

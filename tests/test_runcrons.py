@@ -555,10 +555,7 @@ def test_code_that_patches_the_package_logger_sees_django_crons_lines(clock, set
     with mock.patch("django_cronjobs.logger") as logger:
         out = run_crons("tests.jobs.NoCodeJob", force=True)
     assert "does not have a code attribute" in out
-    logger.info.assert_called_once_with(
-        "ERROR tests.jobs.NoCodeJob: (django_cronjobs.E003) "
-        "Cron class 'NoCodeJob' does not have a code attribute"
-    )
+    logger.info.assert_called_once_with("Cron class 'NoCodeJob' does not have a code attribute")
     # A failure with DJANGO_CRON_OUTPUT_ERRORS, too.
     settings.DJANGO_CRON_OUTPUT_ERRORS = True
     with mock.patch("django_cronjobs.logger") as logger:
@@ -593,6 +590,39 @@ def test_a_failure_reason_is_the_exceptions_line_or_the_messages_first():
     assert failure_reason("failed", noted) == "KeyError: 'feed'"
     assert failure_reason("failed", "") == "failed"
     assert len(failure_reason("failed", "x" * 500)) == 200
+    # A database error's message runs over lines ('LINE 1: ...', '^'): its first counts.
+    stack = 'Traceback (most recent call last):\n  File "x.py"\n'
+    database = stack + 'ProgrammingError: relation "x" does not exist\nLINE 1: SELECT\n    ^\n'
+    assert failure_reason("failed", database) == 'ProgrammingError: relation "x" does not exist'
+    # Chained exceptions: the last traceback's.
+    chained = (
+        traceback
+        + "\nDuring handling of the above exception...\n\n"
+        + traceback.replace("KeyError: 'feed'", "RuntimeError: outer")
+    )
+    assert failure_reason("failed", chained) == "RuntimeError: outer"
+    group = (
+        '  + Exception Group Traceback (most recent call last):\n  |   File "x.py"\n'
+        "  | ExceptionGroup: many (1 sub-exception)\n  +-+---- 1 ----\n    | ValueError: no\n"
+    )
+    assert failure_reason("failed", group) == "ExceptionGroup: many (1 sub-exception)"
+
+
+def test_a_traceback_cut_to_size_keeps_its_exception_line():
+    from django_cronjobs.log_text import as_log_text, failure_reason
+
+    stack = '  File "x.py", line 1, in f\n    pass\n' * 20_000
+    message = as_log_text(f"Traceback (most recent call last):\n{stack}ValueError: deep\n", 100_000)
+    assert len(message) <= 100_000
+    assert "characters cut" in message
+    assert failure_reason("failed", message) == "ValueError: deep"
+
+
+def test_an_impossible_concurrency_is_refused_from_python_too():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="must be a whole number, 1 or more"):
+        run_crons(concurrency=0)
 
 
 @pytest.mark.django_db(transaction=True)

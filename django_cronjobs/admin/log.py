@@ -120,15 +120,15 @@ DETAIL_FIELDS: Any = [
     "code",
     "status_icon",
     "message_text",
-    "slot",
+    "slot_time",
     "ran_at_time",
-    "start_time",
-    "end_time",
+    "started",
+    "ended",
     "run_duration",
     "hostname",
     "pid",
     "host_id",
-    "lease_expires_at",
+    "lease_until",
     "task_id",
 ]
 
@@ -197,7 +197,8 @@ class CronJobLogAdmin(ReadOnlyAdmin):
         it (``failed``), not django-cron's ``(Fail)`` of ``str(run)``."""
         run = self.get_object(request, object_id)
         if run is not None:
-            extra_context = {**(extra_context or {}), "subtitle": f"{run.code} ({run.status})"}
+            status = run.get_status_display()
+            extra_context = {**(extra_context or {}), "subtitle": f"{run.code} ({status})"}
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("status"), ordering="status")
@@ -212,6 +213,14 @@ class CronJobLogAdmin(ReadOnlyAdmin):
     def started(self, run: CronJobLog) -> str:
         """A missed slot never started: no moment to show."""
         return "-" if run.status == RunStatus.MISSED else local(run.start_time)
+
+    @admin.display(description=_("end time"))
+    def ended(self, run: CronJobLog) -> str:
+        return local(run.end_time)
+
+    @admin.display(description=_("lease expires at"))
+    def lease_until(self, run: CronJobLog) -> str:
+        return local(run.lease_expires_at)
 
     @admin.display(description=_("duration"), ordering="duration_value")
     def run_duration(self, run: CronJobLog) -> str:

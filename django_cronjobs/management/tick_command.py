@@ -56,6 +56,12 @@ class TickCommand(BaseCommand):
         self.stdout.write(line)
 
     def runner(self, options: dict[str, Any]) -> Runner:
+        concurrency = options.get("concurrency")
+        if concurrency is not None:  # call_command() passes it past argparse's check
+            try:
+                at_least_one(str(concurrency) if isinstance(concurrency, int) else "")
+            except argparse.ArgumentTypeError as error:
+                raise CommandError(f"--concurrency {error}") from None
         return Runner(
             force=options["force"],
             dry_run=options["dry_run"],

@@ -251,10 +251,15 @@ def table(rows: list[list[str]], width: int | None) -> list[str]:
     lines = []
     for row in rows:
         cells = [cell.ljust(size) for cell, size in zip(row, widths, strict=False)]
-        last = [row[-1]] if room is None else textwrap.wrap(row[-1], room) or [""]
+        last = [row[-1]] if room is None else wrap(row[-1], room)
         lines.append("  ".join([*cells, last[0]]).rstrip())
         lines += [" " * indent + more for more in last[1:]]
     return lines
+
+
+def wrap(text: str, room: int) -> list[str]:
+    """``text`` in lines of ``room`` characters, words (zone names) kept whole."""
+    return textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False) or [""]
 
 
 def next_or_paused(job: JobStatus) -> str:

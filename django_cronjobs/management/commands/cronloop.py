@@ -62,5 +62,9 @@ class Command(TickCommand):
 
 
 def stamp() -> str:
-    """Now, to the second, in the current time zone with its UTC offset."""
-    return timezone.localtime().strftime("%Y-%m-%d %H:%M:%S%z")
+    """Now, to the second, in the current time zone with its UTC offset (none
+    with ``USE_TZ = False``, where now is naive)."""
+    now = timezone.now()
+    if timezone.is_aware(now):
+        now = timezone.localtime(now)
+    return now.strftime("%Y-%m-%d %H:%M:%S%z")
