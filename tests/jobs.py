@@ -511,7 +511,7 @@ class LongScheduleJob(CronJobBase):
         run_at_times=["01:15", "03:45", "07:30", "12:00", "18:20", "22:10"],
         run_weekly_on_days=[0, 2, 4],
         retry_after_failure_mins=15,
-        timezone="America/Argentina/Buenos_Aires",
+        timezone="Asia/Kolkata",
     )
 
     def do(self) -> None:
