@@ -42,9 +42,17 @@ def repeated_hour(local: datetime) -> str:
     return f" ({offset})"
 
 
-def seconds(duration: float) -> str:
-    """``0.004 s``: how long a run took."""
-    return f"{duration:.3f} s"
+def duration_text(seconds: float | None) -> str:
+    """How long a run took: ``1.234 s``, ``2 min 5 s``, ``3 h 4 min``; empty when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.3f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
 
 
 def local(moment: datetime | None) -> str:

@@ -30,7 +30,7 @@ from .job_states import JobState, StatesRead, ensure_states, read_states
 from .locks import LockBackend, lock_backend_class
 from .log_text import failure_reason
 from .models import CronJobLog, RunStatus
-from .moments import clock_time, in_zone, local_in, seconds
+from .moments import clock_time, duration_text, in_zone, local_in
 from .notifications import notify_failures
 from .package_logger import package_logger
 from .recovery import abandon_dead_runs
@@ -607,7 +607,7 @@ def run_line(run: CronJobLog, job_class: type[CronJobBase] | None) -> str:
     if run.slot is not None and job_class is not None:
         parts.append(clock_time(run.slot, job_class.schedule.zone))
     if run.end_time is not None:
-        parts.append(seconds((run.end_time - run.start_time).total_seconds()))
+        parts.append(duration_text((run.end_time - run.start_time).total_seconds()))
     return " ".join(parts)
 
 

@@ -14,8 +14,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 from ..models import RunStatus
+from ..moments import duration_text
 from ..run_history import RunSummary
-from .log import STATUS_COLOURS, short_duration_seconds
+from .log import STATUS_COLOURS
 
 # The widest a bar gets (with its gap), so a few runs do not fill the chart.
 MAX_BAR_SLOT = 24.0
@@ -28,7 +29,7 @@ def describe_run(run: RunSummary, labels: dict[str, str] | None = None) -> str:
     """
     labels = labels or status_labels()
     when = f"{localtime(run.start_time):%Y-%m-%d %H:%M:%S}"
-    took = short_duration_seconds(run.seconds)
+    took = duration_text(run.seconds)
     return f"{labels.get(run.status, run.status)} at {when}" + (f", {took}" if took else "")
 
 
@@ -80,7 +81,7 @@ def sparkline(runs: Sequence[RunSummary], width: int = 120, height: int = 24) ->
         height,
         width,
         height,
-        f"durations of the last {len(durations)} runs, up to {short_duration_seconds(top)}",
+        f"durations of the last {len(durations)} runs, up to {duration_text(top)}",
         points,
     )
 
@@ -133,7 +134,7 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
         base=top_margin + plot_height,
         tick=left - 4,
         top_text=top_margin + 10,
-        longest=short_duration_seconds(longest),
+        longest=duration_text(longest),
         first=_moment(shown[0].start_time),
         last=_moment(shown[-1].start_time),
         bars=format_html_join(

@@ -35,11 +35,11 @@ from django.utils.translation import gettext as _
 from .. import controls
 from ..base import load_jobs
 from ..models import CronJob, RunStatus
-from ..moments import in_zone, local_in
+from ..moments import duration_text, in_zone, local_in
 from ..overview import JobStatus, job_statuses, upcoming_runs
 from ..run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
 from .charts import duration_chart, run_strip, sparkline
-from .log import ReadOnlyAdmin, short_duration_seconds, status_mark
+from .log import ReadOnlyAdmin, status_mark
 
 # Jobs per overview page.
 JOBS_PER_PAGE = 100
@@ -112,7 +112,7 @@ class JobRow:
 
     @property
     def average_duration(self) -> str:
-        return short_duration_seconds(self.stats.average_seconds)
+        return duration_text(self.stats.average_seconds)
 
     @property
     def strip(self) -> SafeString:
@@ -336,7 +336,7 @@ class CronJobAdmin(ReadOnlyAdmin):
             "run": run,
             "url": reverse("admin:django_cronjobs_cronjoblog_change", args=[run.pk]),
             "mark": status_mark(run.status),
-            "duration": short_duration_seconds(run.seconds),
+            "duration": duration_text(run.seconds),
         }
 
 

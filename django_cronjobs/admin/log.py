@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from ..base import load_jobs
 from ..log_text import failure_reason
 from ..models import CronJobLog, RunStatus
-from ..moments import local
+from ..moments import duration_text, local
 
 # How many matching rows the list counts at most; its pages stop there.
 COUNT_LIMIT = 10_000
@@ -70,20 +70,7 @@ def status_mark(status: str) -> str:
 
 def short_duration(duration: timedelta | None) -> str:
     """``1.234 s``, ``2 min 5 s``, ``3 h 4 min``; empty while running."""
-    return short_duration_seconds(None if duration is None else duration.total_seconds())
-
-
-def short_duration_seconds(seconds: float | None) -> str:
-    """:func:`short_duration` of a number of seconds."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.3f} s"
-    minutes, seconds = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return duration_text(None if duration is None else duration.total_seconds())
 
 
 class CodeFilter(admin.SimpleListFilter):
