@@ -72,10 +72,12 @@ def failure_reason(status: str, message: str) -> str:
     lines = [line.rstrip() for line in message.splitlines() if line.strip()]
     if not lines:
         return status
-    reason = _exception_line(lines) or lines[0].strip()
-    if len(reason) > REASON_LENGTH:
-        reason = reason[: REASON_LENGTH - 1] + "\N{HORIZONTAL ELLIPSIS}"
-    return reason
+    return shortened(_exception_line(lines) or lines[0].strip(), REASON_LENGTH)
+
+
+def shortened(text: str, length: int) -> str:
+    """``text``, cut to ``length`` characters with an ellipsis if it is longer."""
+    return text if len(text) <= length else text[: length - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _exception_line(lines: list[str]) -> str | None:

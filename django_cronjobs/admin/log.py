@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..base import load_jobs
-from ..log_text import failure_reason
+from ..log_text import failure_reason, shortened
 from ..models import CronJobLog, RunStatus
 from ..moments import duration_text, local
 
@@ -220,9 +220,7 @@ class CronJobLogAdmin(ReadOnlyAdmin):
             text = run.message.strip().splitlines()[0] if run.message.strip() else ""
         else:
             text = failure_reason(run.status, run.message)
-        if len(text) > MESSAGE_LINE:
-            text = text[: MESSAGE_LINE - 1] + "\N{HORIZONTAL ELLIPSIS}"
-        return text
+        return shortened(text, MESSAGE_LINE)
 
     @admin.display(description=_("message"))
     def message_text(self, run: CronJobLog) -> str:
