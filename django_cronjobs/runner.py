@@ -95,6 +95,8 @@ class Runner:
         self._next_due: list[JobState] = []
         self._batch: Batch | None = None
         self._database_clock = DatabaseClock(None)
+        self._clock_refused: str | None = None
+        """Why no slot is claimed (this host's clock is far ahead), or None."""
 
     def say(self, line: str) -> None:
         if not self.silent:
@@ -108,6 +110,7 @@ class Runner:
     def run(self, names: JobNames | None = None) -> TickReport:
         self.report = TickReport()
         self._next_due = []
+        self._clock_refused = None
         if self.handle_signals:
             with interrupt_on_signals() as self.signals_handled:
                 self._run_interruptibly(names)
@@ -149,6 +152,7 @@ class Runner:
         states = ensure_states([entry.code for entry in runnable], known.states)
         if not self.dry_run:
             self._take_back_future_slots(states)
+            self._watch_clock()
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
             held = self._recover_dead_runs(runnable, states)
@@ -245,22 +249,31 @@ class Runner:
                 )
             state.last_slot, state.next_due, state.due_key = slot, None, ""
 
-    def _clock_ahead(self, code: str) -> bool:
-        """Refuse to claim by a clock far ahead of the database's (a job may have moved it).
+    def _watch_clock(self) -> None:
+        """Note (and say once) that this host's clock is far ahead of the database's.
 
-        Said once per tick, not once per job: every job is refused alike.
+        Checked when the tick starts and after each run of this process (only a
+        job can move the clock under a tick), not for every job: from then on
+        the tick claims nothing.
         """
         limit = conf.clock_skew_limit
         now = timezone.now()
         ahead = self._database_clock.seconds_ahead(now)
         if limit is None or ahead <= limit:
+            self._clock_refused = None
+            return
+        told = self._clock_refused is not None
+        self._clock_refused = clock_ahead_message(now, ahead)
+        if not told:
+            logger.error("Cron jobs not run: %s", self._clock_refused)
+            self.shout(f"[{BALLOT_X}] {self._clock_refused}")
+
+    def _refused_by_clock(self, code: str) -> bool:
+        """Report ``code`` as not run while the clock is far ahead."""
+        if self._clock_refused is None:
             return False
         self._run_batch()
-        message = clock_ahead_message(now, ahead)
-        if not any(result.outcome == "clock_ahead" for result in self.report.results):
-            logger.error("Cron jobs not run: %s", message)
-            self.shout(f"[{BALLOT_X}] {message}")
-        self.report.results.append(JobResult(code, "clock_ahead", detail=message))
+        self.report.results.append(JobResult(code, "clock_ahead", detail=self._clock_refused))
         return True
 
     @staticmethod
@@ -299,7 +312,7 @@ class Runner:
         job_class = entry.job_class
         assert job_class is not None
         code = entry.code
-        if not self.dry_run and self._clock_ahead(code):
+        if self._refused_by_clock(code):
             return
         requested = not self.force and state.run_requested_at is not None
         if requested:
@@ -573,6 +586,8 @@ class Runner:
         """Report a run whose outcome is stored: its slot in the job's zone and how long
         it took; a failure says why."""
         self._connection_used = time.monotonic()
+        if not self.dry_run:
+            self._watch_clock()  # the job may have moved this process's clock
         line = run_line(run, job_class)
         if run.is_success:
             self.say(f"[{CHECK_MARK}] {line}")
