@@ -102,6 +102,9 @@ class CronJobBase:
 class Problem:
     """Why one configured job cannot run, as a system check id and text.
 
+    ``hint`` is for a hint that depends on the case; the usual one of each
+    check is in :data:`django_cronjobs.checks.HINTS`.
+
     ``console`` is what runcrons says of it instead of ``message``, in
     django-cron's words where django-cron had words for it (code written for
     django-cron looks for them).
@@ -151,7 +154,6 @@ def import_job(name: str, *, named: bool = False) -> JobEntry:
             Problem(
                 "django_cronjobs.E001",
                 f"Cannot import {name!r}: {type(error).__name__}: {error}",
-                "Check the dotted path in CRON_CLASSES.",
                 console=f"{not_found} ({type(error).__name__}: {error}). "
                 f"Make sure these are valid cron class names: {name}",
             )
@@ -210,7 +212,6 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
             Problem(
                 "django_cronjobs.E003",
                 f"{job_class.__name__} has no code.",
-                "Set code = 'app.job_name' on the class.",
                 console=f"Cron class '{job_class.__name__}' does not have a code attribute",
             )
         ]
@@ -228,8 +229,6 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
             Problem(
                 "django_cronjobs.E020",
                 f"{job_class.__name__}.code contains control characters: {code!r}.",
-                "Use printable text: PostgreSQL cannot store NUL, and a line break or an "
-                "unpaired surrogate garbles the log and runcrons' output.",
             )
         )
     if getattr(job_class, "do", None) is CronJobBase.do:
@@ -237,7 +236,6 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
             Problem(
                 "django_cronjobs.E022",
                 f"{job_class.__name__} does not define do().",
-                "Define do(self) on the class: the job's work; what it returns is kept.",
             )
         )
     timeout = getattr(job_class, "TIMEOUT_SECONDS", None)

@@ -76,8 +76,12 @@ HINTS = {
     "django_cronjobs.E015": "Write CRON_CLASSES as a list of dotted class paths.",
     "django_cronjobs.E017": "missed_slots: 'latest', 'skip' or 'replay'; limits >= 0.",
     "django_cronjobs.E019": "Name a backend of TASKS and use the 'database' lock backend.",
-    "django_cronjobs.E020": "Use printable text: PostgreSQL cannot store NUL.",
-    "django_cronjobs.E022": "Define do(self) on the class: the job's work.",
+    "django_cronjobs.E020": (
+        "Use printable text: PostgreSQL cannot store NUL; line breaks garble logs."
+    ),
+    "django_cronjobs.E022": (
+        "Define do(self) on the class: the job's work; what it returns is kept."
+    ),
 }
 
 
