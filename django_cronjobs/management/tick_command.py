@@ -57,11 +57,9 @@ class TickCommand(BaseCommand):
 
     def runner(self, options: dict[str, Any]) -> Runner:
         concurrency = options.get("concurrency")
-        if concurrency is not None:  # call_command() passes it past argparse's check
-            try:
-                at_least_one(str(concurrency) if isinstance(concurrency, int) else "")
-            except argparse.ArgumentTypeError as error:
-                raise CommandError(f"--concurrency {error}") from None
+        # call_command(concurrency=...) passes it past argparse's check.
+        if concurrency is not None and not is_at_least_one(concurrency):
+            raise CommandError(f"--concurrency {AT_LEAST_ONE} got {concurrency!r}")
         return Runner(
             force=options["force"],
             dry_run=options["dry_run"],
@@ -73,14 +71,21 @@ class TickCommand(BaseCommand):
         )
 
 
+AT_LEAST_ONE = "must be a whole number, 1 or more;"
+
+
+def is_at_least_one(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def at_least_one(text: str) -> int:
     """``--concurrency``: a whole number of jobs at once, 1 or more."""
     try:
         number = int(text)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
+    if not is_at_least_one(number):
+        raise argparse.ArgumentTypeError(f"{AT_LEAST_ONE} got {text!r}")
     return number
 
 
