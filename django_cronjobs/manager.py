@@ -18,9 +18,10 @@ from types import TracebackType
 from typing import IO, Any
 
 from .base import CronJobBase
+from .console_lines import HEADER
 from .exceptions import BadCronJobError
 from .reports import TickReport
-from .runner import HEADER, Runner
+from .runner import Runner
 
 
 class CronJobManager:
