@@ -176,6 +176,79 @@ def test_the_job_page_shows_history_chart_and_log_links(admin_client, clock):
     )
 
 
+def chart_geometry(page: str) -> tuple[list[tuple[float, float]], list[tuple[float, str]], float]:
+    """The bars' (left, right) edges, the time labels' (x, anchor), the plot's right end."""
+    chart = re.search(r'<svg class="cronjobs-chart".*?</svg>', page, re.S)
+    assert chart, "no chart"
+    svg = chart.group(0)
+    bars = [
+        (float(x), float(x) + float(w))
+        for x, w in re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
+    ]
+    times = [
+        (float(x), anchor or "start")
+        for x, anchor in re.findall(
+            r'<text x="([\d.]+)" y="220"(?: text-anchor="(\w+)")? font-size="11">\d{4}-', svg
+        )
+    ]
+    axis_end = float(re.search(r'<line x1="64" y1="[\d.]+" x2="([\d.]+)"', svg).group(1))
+    return bars, times, axis_end
+
+
+@pytest.mark.parametrize("count", [2, 3, 12, 200])
+def test_the_duration_chart_spans_the_runs_it_draws(admin_client, clock, count):
+    clock.at(T0 + timedelta(days=1))
+    for minute in range(count):
+        log(minute=minute, seconds=1 + minute % 5)
+    bars, times, axis_end = chart_geometry(
+        admin_client.get(job_url("tests.every_minute")).content.decode()
+    )
+    assert len(bars) == count
+    gap = bars[0][0] - 64
+    # The bars fill the axis evenly, from its start to its end.
+    assert 0 <= gap <= 760 / count
+    assert axis_end - bars[-1][1] == pytest.approx(gap, abs=0.2)
+    # The first time is written from under the first bar, the last ends under the last.
+    assert times == [
+        (pytest.approx(bars[0][0], abs=0.2), "start"),
+        (pytest.approx(bars[-1][1], abs=0.2), "end"),
+    ]
+
+
+def test_a_chart_of_one_run_has_one_time_under_it(admin_client, clock):
+    clock.at(T0 + timedelta(days=1))
+    log(seconds=3)
+    bars, times, _ = chart_geometry(
+        admin_client.get(job_url("tests.every_minute")).content.decode()
+    )
+    assert len(bars) == 1
+    assert times == [(pytest.approx((bars[0][0] + bars[0][1]) / 2, abs=0.2), "middle")]
+
+
+def test_a_job_without_runs_has_no_chart_and_no_count_of_none(admin_client, clock):
+    clock.at(T0 + timedelta(days=1))
+    log(minute=1, status=RunStatus.MISSED, seconds=0)
+    page = admin_client.get(job_url("tests.every_minute")).content.decode()
+    assert '<svg class="cronjobs-chart"' not in page
+    assert "Duration of the last" not in page
+
+
+def test_missed_slots_are_not_bars_of_the_duration_chart(admin_client, clock):
+    clock.at(T0 + timedelta(days=1))
+    log(minute=0, seconds=2)
+    log(minute=1, status=RunStatus.MISSED, seconds=0)
+    log(minute=2, status=RunStatus.MISSED, seconds=0)
+    log(minute=3, seconds=4)
+    page = admin_client.get(job_url("tests.every_minute")).content.decode()
+    bars, _, _ = chart_geometry(page)
+    assert len(bars) == 2
+    assert "cronjobs-bar cronjobs-status-missed" not in page
+    assert "Duration of the last 2 runs" in page
+    # The strip still shows the missed slots, as missed slots, not as runs of 0 s.
+    assert page.count('title="missed slot 2025-01-06 00:0') == 2
+    assert "missed at" not in page
+
+
 def test_unknown_jobs_get_404(admin_client):
     assert admin_client.get(job_url("tests.nope")).status_code == 404
     assert admin_client.post(job_url("tests.nope", "pause")).status_code == 404
@@ -387,3 +460,35 @@ def test_a_jobs_page_works_out_that_jobs_schedule_only(admin_client, clock, sett
         page = admin_client.get(job_url("tests.cron.7")).content.decode()
     assert evaluated == ["tests.cron.7"]
     assert "2025-01-06 00:07 UTC" in page
+
+
+# Django's default way of writing a moment in English: "Jan. 6, 2025, 1 a.m.".
+DJANGO_DEFAULT_MOMENT = re.compile(
+    r"\b[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}|\b[ap]\.m\.|\bmidnight\b|\bnoon\b"
+)
+
+
+def test_every_page_of_the_app_writes_moments_one_way(admin_client, clock):
+    clock.at(T0 + timedelta(hours=1))
+    ran = log(minute=0, seconds=2)
+    missed = log(minute=1, status=RunStatus.MISSED, seconds=0)
+    admin_client.post(job_url("tests.every_minute", "pause"))
+    state = CronJobState.objects.get(job_name="tests.every_minute")
+    pages = {
+        "overview": OVERVIEW,
+        "job": job_url("tests.every_minute"),
+        "history": reverse("admin:django_cronjobs_cronjob_history", args=[state.pk]),
+        "log": reverse("admin:django_cronjobs_cronjoblog_changelist"),
+        "run": reverse("admin:django_cronjobs_cronjoblog_change", args=[ran.pk]),
+        "missed": reverse("admin:django_cronjobs_cronjoblog_change", args=[missed.pk]),
+    }
+    for name, url in pages.items():
+        response = admin_client.get(url, follow=True)
+        assert response.status_code == 200, name
+        page = response.content.decode()
+        assert not DJANGO_DEFAULT_MOMENT.findall(page), name
+    job_page = admin_client.get(job_url("tests.every_minute")).content.decode()
+    assert "2025-01-06 00:00:00" in job_page  # the run's start
+    assert re.search(r"<li>2025-01-06 01:00:00 &mdash; admin: ", job_page)  # the pause
+    history = admin_client.get(pages["history"]).content.decode()
+    assert re.search(r'<th scope="row">2025-01-06 01:00:00</th>\s*<td>admin</td>', history)

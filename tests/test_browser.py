@@ -2,7 +2,8 @@
 
 Log in, open the Cron jobs page, pause a job, request a run, let runcrons
 act on both, and read the job's history. Screenshots go to
-``test-artifacts/browser/`` (not kept in git).
+``test-artifacts/browser/`` (not kept in git), or to CRONJOBS_ARTIFACTS/browser/
+(CI keeps a folder per Python, Django and database).
 
 Needs the ``browser`` extra (Playwright) and Chromium at CHROMIUM
 (``apt-get install chromium``); without them the tests skip, unless
@@ -25,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example" / "manage.py"
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
+ARTIFACTS = Path(os.environ.get("CRONJOBS_ARTIFACTS") or ROOT / "test-artifacts") / "browser"
 CHROMIUM = os.environ.get("CRONJOBS_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
 
@@ -228,14 +229,18 @@ def test_the_apps_pages_fit_the_window(example: Example, logged_in: Any, width: 
     ).stdout.strip()
     pages = {
         "cron-jobs": "/admin/django_cronjobs/cronjob/",
-        "job": "/admin/django_cronjobs/cronjob/chores.daily_signup_report/",
+        "job": "/admin/django_cronjobs/cronjob/job/chores.heartbeat/",
+        "job without runs": "/admin/django_cronjobs/cronjob/job/chores.daily_signup_report/",
         "log": "/admin/django_cronjobs/cronjoblog/",
         "run": f"/admin/django_cronjobs/cronjoblog/{run}/change/",
     }
     too_wide = {}
     for name, path in pages.items():
-        page.goto(f"{example.url}{path}")
+        response = page.goto(f"{example.url}{path}")
         shot(page, f"fit-{width}-{name}")
+        assert response is not None, f"{name}: {path}"
+        assert response.status == 200, f"{name}: {path}"
+        assert page.locator("#content-main").count() == 1, f"{name} is not an admin page"
         if overflow := sideways_overflow(page):
             too_wide[name] = overflow
         if width >= 1280 and (boxed := scrolled_boxes(page)):

@@ -18,16 +18,20 @@ from ..moments import duration_text
 from ..run_history import RunSummary
 from .log import STATUS_COLOURS
 
-# The widest a bar gets (with its gap), so a few runs do not fill the chart.
-MAX_BAR_SLOT = 24.0
+# The widest a bar gets, so a few runs are bars, not blocks.
+MAX_BAR_WIDTH = 20.0
 
 
 def describe_run(run: RunSummary, labels: dict[str, str] | None = None) -> str:
     """``succeeded at 2025-01-06 00:00:05, 1.500 s``: a run's tooltip.
 
+    A missed slot never ran: ``missed slot 2025-01-06 00:05``.
+
     ``labels`` (from :func:`status_labels`) saves translating each status again.
     """
     labels = labels or status_labels()
+    if run.status == RunStatus.MISSED:
+        return f"{labels.get(run.status, run.status)} slot {_moment(run.slot or run.start_time)}"
     when = f"{localtime(run.start_time):%Y-%m-%d %H:%M:%S}"
     took = duration_text(run.seconds)
     return f"{labels.get(run.status, run.status)} at {when}" + (f", {took}" if took else "")
@@ -63,8 +67,8 @@ def run_strip(runs: Sequence[RunSummary], places: int) -> SafeString:
 
 
 def sparkline(runs: Sequence[RunSummary], width: int = 120, height: int = 24) -> SafeString:
-    """The durations of the finished runs (newest first) as a small SVG line."""
-    durations = [run.seconds for run in reversed(runs) if run.seconds is not None]
+    """The durations of the runs that ended (newest first) as a small SVG line."""
+    durations = [run.seconds for run in drawn_runs(runs) if run.seconds is not None]
     if len(durations) < 2:
         return SafeString("")
     top = max(durations) or 1.0
@@ -86,20 +90,32 @@ def sparkline(runs: Sequence[RunSummary], width: int = 120, height: int = 24) ->
     )
 
 
+def drawn_runs(runs: Sequence[RunSummary]) -> list[RunSummary]:
+    """The runs a duration chart draws, oldest first: every run that started.
+
+    A missed slot never started and has no duration, so it is not a bar (the
+    strip of marks shows it).
+    """
+    return [run for run in reversed(runs) if run.status != RunStatus.MISSED]
+
+
 def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 220) -> SafeString:
-    """A bar per run (newest first in ``runs``, drawn oldest on the left).
+    """A bar per run that started (newest first in ``runs``, drawn oldest on the left).
 
     Bar height is the run's duration, colour its status; each bar's tooltip
-    tells its status, start and duration. The axes are labelled with the
-    longest duration and the first and last start times.
+    tells its status, start and duration. The bars share the plot's width
+    evenly, so the time axis spans exactly the runs drawn: its first label
+    starts under the first bar and its last label ends under the last bar.
     """
-    shown = list(reversed(runs))
+    shown = drawn_runs(runs)
     if not shown:
         return SafeString("")
     left, bottom, top_margin = 64, 22, 8
     plot_width, plot_height = width - left - 4, height - bottom - top_margin
+    base = top_margin + plot_height
     longest = max((run.seconds or 0.0) for run in shown) or 1.0
-    slot = min(plot_width / len(shown), MAX_BAR_SLOT)
+    slot = plot_width / len(shown)
+    bar_width = max(1.0, min(slot * 0.8, MAX_BAR_WIDTH))
     bars = []
     labels = status_labels()
     for index, run in enumerate(shown):
@@ -107,36 +123,53 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
         bar_height = max(1.0, seconds / longest * plot_height)
         bars.append(
             (
-                f"{left + index * slot + slot * 0.1:.1f}",
-                f"{top_margin + plot_height - bar_height:.1f}",
-                f"{max(1.0, slot * 0.8):.1f}",
+                f"{left + index * slot + (slot - bar_width) / 2:.1f}",
+                f"{base - bar_height:.1f}",
+                f"{bar_width:.1f}",
                 f"{bar_height:.1f}",
                 STATUS_COLOURS.get(run.status, "#757575"),
                 run.status,
                 describe_run(run, labels),
             )
         )
+    first_x = left + (slot - bar_width) / 2
+    last_x = left + plot_width - (slot - bar_width) / 2
+    if len(shown) == 1:
+        times = format_html(
+            '<text x="{}" y="{}" text-anchor="middle" font-size="11">{}</text>',
+            f"{left + plot_width / 2:.1f}",
+            height,
+            _moment(shown[0].start_time),
+        )
+    else:
+        times = format_html(
+            '<text x="{}" y="{h}" font-size="11">{}</text>'
+            '<text x="{}" y="{h}" text-anchor="end" font-size="11">{}</text>',
+            f"{first_x:.1f}",
+            _moment(shown[0].start_time),
+            f"{last_x:.1f}",
+            _moment(shown[-1].start_time),
+            h=height,
+        )
     return format_html(
         '<svg class="cronjobs-chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         'aria-label="{label}">'
-        '<line x1="{left}" y1="{base}" x2="{w}" y2="{base}" stroke="#999"/>'
+        '<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" stroke="#999"/>'
         '<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#999"/>'
         '<text x="{tick}" y="{top_text}" text-anchor="end" font-size="11">{longest}</text>'
         '<text x="{tick}" y="{base}" text-anchor="end" font-size="11">0 s</text>'
-        '<text x="{left}" y="{h}" font-size="11">{first}</text>'
-        '<text x="{w}" y="{h}" text-anchor="end" font-size="11">{last}</text>'
-        "{bars}</svg>",
+        "{times}{bars}</svg>",
         w=width,
         h=height,
         label=f"durations of the last {len(shown)} runs",
         left=left,
+        right=left + plot_width,
         top=top_margin,
-        base=top_margin + plot_height,
+        base=base,
         tick=left - 4,
         top_text=top_margin + 10,
         longest=duration_text(longest),
-        first=_moment(shown[0].start_time),
-        last=_moment(shown[-1].start_time),
+        times=times,
         bars=format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" '

@@ -35,10 +35,10 @@ from django.utils.translation import gettext as _
 from .. import controls
 from ..base import load_jobs
 from ..models import CronJob, RunStatus
-from ..moments import duration_text, in_zone, local_in
+from ..moments import duration_text, in_zone, local, local_in
 from ..overview import JobStatus, job_statuses, upcoming_runs
 from ..run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
-from .charts import duration_chart, run_strip, sparkline
+from .charts import drawn_runs, duration_chart, run_strip, sparkline
 from .log import ReadOnlyAdmin, status_mark
 
 # Jobs per overview page.
@@ -229,7 +229,7 @@ class CronJobAdmin(ReadOnlyAdmin):
             "recent_runs": RECENT_RUNS,
             "runs": [self._run_line(run) for run in runs[:TABLE_RUNS]],
             "chart": duration_chart(runs),
-            "chart_runs": len(runs),
+            "chart_runs": len(drawn_runs(runs)),
             "changes": self._changes(state),
             "history_url": (
                 reverse("admin:django_cronjobs_cronjob_history", args=[state.pk]) if state else ""
@@ -253,6 +253,16 @@ class CronJobAdmin(ReadOnlyAdmin):
         if state is None:
             raise Http404
         return redirect("admin:django_cronjobs_cronjob_job", state.job_name)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Django's history page, with its moments written as on the app's other pages."""
+        response = super().history_view(request, object_id, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        for entry in context.get("action_list") or []:
+            entry.cronjobs_moment = local(entry.action_time)
+        return response
 
     # -- actions ----------------------------------------------------------------
 
@@ -323,20 +333,26 @@ class CronJobAdmin(ReadOnlyAdmin):
                 return job
         raise Http404(_("No configured cron job has this code."))
 
-    def _changes(self, state: CronJob | None) -> list[LogEntry]:
+    def _changes(self, state: CronJob | None) -> list[dict[str, Any]]:
         if state is None:
             return []
         content_type = ContentType.objects.get_for_model(CronJob, for_concrete_model=False)
         entries = LogEntry.objects.filter(content_type=content_type, object_id=str(state.pk))
-        return list(entries.select_related("user").order_by("-action_time")[:10])
+        return [
+            {"when": local(entry.action_time), "entry": entry}
+            for entry in entries.select_related("user").order_by("-action_time")[:10]
+        ]
 
     @staticmethod
     def _run_line(run: RunSummary) -> dict[str, Any]:
+        """A row of the job page's runs table; a missed slot has no start and no duration."""
+        missed = run.status == RunStatus.MISSED
         return {
-            "run": run,
             "url": reverse("admin:django_cronjobs_cronjoblog_change", args=[run.pk]),
+            "started": "-" if missed else local(run.start_time),
+            "slot": local(run.slot),
             "mark": status_mark(run.status),
-            "duration": duration_text(run.seconds),
+            "duration": "-" if missed else duration_text(run.seconds),
         }
 
 
