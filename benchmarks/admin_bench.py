@@ -230,8 +230,8 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from django_cronjobs.job_states import ensure_states
     from django_cronjobs.models import CronJobLog
+    from django_cronjobs.store.job_states import ensure_states
 
     if not args.keep or not CronJobLog.objects.exists():
         fill_log(args.log_rows)

@@ -15,25 +15,25 @@ __version__ = "0.1.0.dev0"
 logger = logging.getLogger("django_cronjobs")
 
 if TYPE_CHECKING:
-    from .base import CronJobBase
+    from .engine.manager import CronJobManager
     from .exceptions import BadCronJobError
-    from .manager import CronJobManager
-    from .schedules import Schedule
+    from .jobs.base import CronJobBase
+    from .schedules.schedule import Schedule
 
 
 def __getattr__(name: str) -> Any:
     # Imported lazily so that "django_cronjobs" is importable before
     # django.setup() (INSTALLED_APPS, settings files).
     if name == "CronJobBase":
-        from .base import CronJobBase
+        from .jobs.base import CronJobBase
 
         return CronJobBase
     if name == "Schedule":
-        from .schedules import Schedule
+        from .schedules.schedule import Schedule
 
         return Schedule
     if name == "CronJobManager":
-        from .manager import CronJobManager
+        from .engine.manager import CronJobManager
 
         return CronJobManager
     if name == "BadCronJobError":

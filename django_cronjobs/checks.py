@@ -48,8 +48,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .base import NO_JOBS, load_jobs
 from .conf import DEFAULT_CLOCK_SKEW_LIMIT, conf, is_seconds
+from .jobs.base import NO_JOBS, load_jobs
 from .locks import lock_backend_class
 
 PER_PROCESS_CACHES = (
@@ -202,7 +202,7 @@ def check_task_backends(
     ]
     if not handed_over:
         return []
-    from .task_runs import usable
+    from .queued.enqueue import usable
 
     try:
         lock_class = lock_backend_class(conf.LOCK_BACKEND)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import CronJobBase
-from .notifications import notify_failures
-from .schedules import Schedule
+from .jobs.base import CronJobBase
+from .monitoring.notifications import notify_failures
+from .schedules.schedule import Schedule
 
 
 class FailedRunsNotificationCronJob(CronJobBase):

@@ -1,7 +1,7 @@
 """The task that a task backend's worker runs for each run of a job handed to it.
 
 Importing this module needs Django's Tasks framework (see
-:mod:`django_cronjobs.tasks_framework`). The task is bound to
+:mod:`django_cronjobs.queued.framework`). The task is bound to
 ``CRONJOBS_TASK_BACKEND`` (else the default alias, else the first one in
 TASKS); each run is enqueued on its job's own backend and queue.
 """
@@ -9,8 +9,8 @@ TASKS); each run is enqueued on its job's own backend and queue.
 from __future__ import annotations
 
 from .conf import conf
-from .task_runs import run_enqueued
-from .tasks_framework import configured_aliases, framework
+from .queued.framework import configured_aliases, framework
+from .queued.worker import run_enqueued
 
 
 def _alias() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .health import health
+from .monitoring.health import health
 
 app_name = "django_cronjobs"
 urlpatterns = [path("health/", health, name="health")]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.admin import jobs as jobs_admin
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.run_history import RunStats, recent_runs
+from django_cronjobs.monitoring.run_history import RunStats, recent_runs
 from tests import many_cron_jobs
 from tests.conftest import run_crons
 from tests.many_cron_jobs import schedules_evaluated

@@ -18,9 +18,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import F
 
-from django_cronjobs import batch_claims
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
+from django_cronjobs.store import batch_claims
 from tests.conftest import command_line_env, run_crons
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)

@@ -6,8 +6,8 @@ import pytest
 from django.core import checks
 
 from django_cronjobs import checks as cronjobs_checks
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog
-from django_cronjobs.runner import Runner
 from tests.conftest import run_crons
 
 GOOD = "tests.broken_jobs.GoodJob"
@@ -292,7 +292,7 @@ def test_a_clock_skew_limit_of_any_value_never_breaks_a_tick(settings, value):
 
 def test_entries_are_resolved_once_and_again_after_any_change(settings, monkeypatch):
     from django_cronjobs import Schedule
-    from django_cronjobs.base import load_jobs
+    from django_cronjobs.jobs.base import load_jobs
     from tests import broken_jobs
 
     settings.CRON_CLASSES = [GOOD]

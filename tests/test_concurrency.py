@@ -19,8 +19,8 @@ import time_machine
 from django.db import connections
 
 from django_cronjobs import CronJobBase, Schedule
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState
-from django_cronjobs.runner import Runner
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 

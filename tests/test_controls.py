@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_cronjobs import claims, controls
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
+from django_cronjobs.monitoring import controls
+from django_cronjobs.store import claims
 from tests.conftest import run_crons
 
 pytestmark = pytest.mark.django_db

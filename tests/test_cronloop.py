@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog
-from django_cronjobs.runner import Runner
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_a_loop_tells_a_database_out_of_reach_from_a_refused_statement(
 
 def test_lines_say_when_with_use_tz_off_too(settings):
     from django_cronjobs.management.commands.cronloop import stamp
-    from django_cronjobs.moments import local
+    from django_cronjobs.text.moments import local
 
     settings.USE_TZ = False
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", stamp())

@@ -137,7 +137,7 @@ def test_a_missing_table_is_a_clear_error(clock):
 
 
 def test_large_histories_are_copied_in_batches(django_cron_table, clock):
-    from django_cronjobs.django_cron_import import import_django_cron_history
+    from django_cronjobs.store.django_cron_history import import_django_cron_history
 
     DjangoCronJobLog.objects.bulk_create(
         DjangoCronJobLog(

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from django_cronjobs import Schedule
-from django_cronjobs.slots import local_midnight
+from django_cronjobs.schedules.slots import local_midnight
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
 YEARS = [2025, 2026, 2027, 2028]

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from django_cronjobs import Schedule
-from django_cronjobs.job_states import EpochMicroseconds, read_states
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
+from django_cronjobs.store.job_states import EpochMicroseconds, read_states
 from tests import jobs
 from tests.conftest import run_crons
 

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from django_cronjobs import controls
 from django_cronjobs.models import CronJobState, RunStatus
+from django_cronjobs.monitoring import controls
 from tests import many_cron_jobs
 from tests.conftest import run_crons
 from tests.many_cron_jobs import schedules_evaluated

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from django_cronjobs.heartbeat import LeaseKeeper
+from django_cronjobs.engine.heartbeat import LeaseKeeper
 from django_cronjobs.models import CronJobLog, RunStatus
 from tests.conftest import runcrons_command
 

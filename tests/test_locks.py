@@ -8,13 +8,13 @@ import time
 import pytest
 
 from django_cronjobs.backends.lock.base import DjangoCronJobLock
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.exceptions import LockBackendUnavailable
 from django_cronjobs.locks import BUILTIN_BACKENDS, lock_backend_class
 from django_cronjobs.locks.cache import CacheLock
 from django_cronjobs.locks.database import DatabaseLock
 from django_cronjobs.locks.file import FileLock
 from django_cronjobs.models import CronJobLock, CronJobLog
-from django_cronjobs.runner import Runner
 from tests import jobs
 from tests.conftest import run_crons
 

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError
 
-from django_cronjobs import claims
-from django_cronjobs.job_states import ensure_states
 from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
+from django_cronjobs.store import claims
+from django_cronjobs.store.job_states import ensure_states
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 

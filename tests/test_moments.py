@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from django_cronjobs.moments import clock_time, in_zone, local_in
+from django_cronjobs.text.moments import clock_time, in_zone, local_in
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -14,9 +14,9 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from django_cronjobs import controls
 from django_cronjobs.databases import CronJobsRouter
 from django_cronjobs.models import CronJobLog, CronJobState
+from django_cronjobs.monitoring import controls
 from tests.conftest import run_crons
 
 pytestmark = pytest.mark.django_db(databases=["default", "cron"])

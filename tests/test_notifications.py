@@ -8,8 +8,9 @@ import django
 import pytest
 from django.core import mail
 
-from django_cronjobs import claims, runner
+from django_cronjobs.engine import runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
+from django_cronjobs.store import claims
 from tests import jobs
 from tests.conftest import run_crons
 
@@ -131,7 +132,7 @@ def test_a_mail_server_that_fails_is_logged_and_tried_again(clock, notify, monke
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("no SMTP server")
 
-    monkeypatch.setattr("django_cronjobs.notifications.mail_admins", broken)
+    monkeypatch.setattr("django_cronjobs.monitoring.notifications.mail_admins", broken)
     minutes(clock, 3)
     assert outbox == []
     assert "Mailing ADMINS about cron jobs failed" in caplog.text

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from django.db import connection
 
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
 from tests.conftest import runcrons_command
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from django_cronjobs import claims, processes, recovery
-from django_cronjobs import runner as runner_module
-from django_cronjobs.job_states import ensure_states
+from django_cronjobs.engine import recovery
+from django_cronjobs.engine import runner as runner_module
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
-from django_cronjobs.wallclock import floor_minute
+from django_cronjobs.schedules.wallclock import floor_minute
+from django_cronjobs.store import claims, processes
+from django_cronjobs.store.job_states import ensure_states
 from tests import jobs
 from tests.conftest import command_line_env, run_crons, runcrons_command
 

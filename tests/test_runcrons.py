@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_cronjobs import conf as conf_module
-from django_cronjobs.job_states import ensure_states
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLock, CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
+from django_cronjobs.store.job_states import ensure_states
 from tests import jobs
 from tests.conftest import run_crons, runcrons_command
 
@@ -429,7 +429,7 @@ def test_a_scheduled_job_held_by_a_live_database_lock_says_so(clock):
 
 def test_a_slot_recorded_as_missed_by_a_stale_process_still_runs(clock):
     # Another process recorded our slot as missed between our claim and insert.
-    from django_cronjobs import claims
+    from django_cronjobs.store import claims
 
     ensure_states(["tests.every_minute"])
     assert claims.claim("tests.every_minute", T0, None)
@@ -579,7 +579,7 @@ def test_a_failed_run_says_why_on_the_console(clock):
 
 
 def test_a_failure_reason_is_the_exceptions_line_or_the_messages_first():
-    from django_cronjobs.log_text import failure_reason
+    from django_cronjobs.text.log_text import failure_reason
 
     traceback = "Traceback (most recent call last):\n  File \"x.py\"\nKeyError: 'feed'\n"
     assert failure_reason("failed", traceback) == "KeyError: 'feed'"
@@ -609,7 +609,7 @@ def test_a_failure_reason_is_the_exceptions_line_or_the_messages_first():
 
 
 def test_a_traceback_cut_to_size_keeps_its_exception_line():
-    from django_cronjobs.log_text import as_log_text, failure_reason
+    from django_cronjobs.text.log_text import as_log_text, failure_reason
 
     stack = '  File "x.py", line 1, in f\n    pass\n' * 20_000
     message = as_log_text(f"Traceback (most recent call last):\n{stack}ValueError: deep\n", 100_000)

@@ -27,9 +27,9 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, RunStatus
-from django_cronjobs.runner import Runner
-from django_cronjobs.wallclock import floor_minute
+from django_cronjobs.schedules.wallclock import floor_minute
 from tests.conftest import command_line_env
 
 pytestmark = [

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
-from django_cronjobs.task_runs import run_enqueued
+from django_cronjobs.queued.worker import run_enqueued
 from tests.conftest import run_crons
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
@@ -110,9 +110,9 @@ def test_a_worker_whose_lock_is_gone_does_not_start_the_run(clock):
 
 
 def test_a_slot_recorded_missed_by_a_stale_process_is_enqueued_in_that_row(clock):
-    from django_cronjobs import claims
-    from django_cronjobs.job_states import ensure_states
-    from django_cronjobs.task_runs import enqueue
+    from django_cronjobs.queued.enqueue import enqueue
+    from django_cronjobs.store import claims
+    from django_cronjobs.store.job_states import ensure_states
     from tests.task_jobs import QueuedJob
 
     ensure_states([QueuedJob.code])

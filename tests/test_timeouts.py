@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from django_cronjobs import isolation
+from django_cronjobs.engine import isolation
+from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from django_cronjobs.runner import Runner
 from tests.conftest import command_line_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -183,7 +183,7 @@ def test_a_thread_the_job_leaves_behind_does_not_hang_runcrons(monkeypatch):
 def test_an_error_in_a_worker_thread_is_raised(monkeypatch):
     from django.db import OperationalError
 
-    from django_cronjobs import claims
+    from django_cronjobs.store import claims
 
     def broken_claim(*args, **kwargs):
         raise OperationalError("server closed the connection")

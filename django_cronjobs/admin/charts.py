@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 from ..models import RunStatus
-from ..moments import duration_text
-from ..run_history import RunSummary
+from ..monitoring.run_history import RunSummary
+from ..text.moments import duration_text
 from .log import STATUS_COLOURS
 
 # The widest a bar gets, so a few runs are bars, not blocks.

@@ -32,12 +32,12 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from .. import controls
-from ..base import load_jobs
+from ..jobs.base import load_jobs
 from ..models import CronJob, RunStatus
-from ..moments import duration_text, in_zone, local, local_in
-from ..overview import JobStatus, job_statuses, upcoming_runs
-from ..run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
+from ..monitoring import controls
+from ..monitoring.overview import JobStatus, job_statuses, upcoming_runs
+from ..monitoring.run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
+from ..text.moments import duration_text, in_zone, local, local_in
 from .charts import drawn_runs, duration_chart, run_strip, sparkline
 from .log import ReadOnlyAdmin, status_mark
 

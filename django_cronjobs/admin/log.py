@@ -20,10 +20,10 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ..base import load_jobs
-from ..log_text import failure_reason, shortened
+from ..jobs.base import load_jobs
 from ..models import CronJobLog, RunStatus
-from ..moments import duration_text, local
+from ..text.log_text import failure_reason, shortened
+from ..text.moments import duration_text, local
 
 # How many matching rows the list counts at most; its pages stop there.
 COUNT_LIMIT = 10_000

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django_cronjobs import claims
-from django_cronjobs.job_states import ensure_states
+from django_cronjobs.store import claims
+from django_cronjobs.store.job_states import ensure_states
 
 from .base import LockBackend
 

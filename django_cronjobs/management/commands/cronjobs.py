@@ -13,11 +13,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from django_cronjobs import controls, django_cron_import
-from django_cronjobs.base import NO_JOBS
+from django_cronjobs.jobs.base import NO_JOBS
 from django_cronjobs.management.tick_command import database_error
-from django_cronjobs.moments import in_zone
-from django_cronjobs.overview import JobStatus, Standing, job_statuses, standing, upcoming_runs
+from django_cronjobs.monitoring import controls
+from django_cronjobs.monitoring.overview import (
+    JobStatus,
+    Standing,
+    job_statuses,
+    standing,
+    upcoming_runs,
+)
+from django_cronjobs.store import django_cron_history as django_cron_import
+from django_cronjobs.text.moments import in_zone
 
 # The subcommands that set a job's flags, for the next runcrons to honour.
 CONTROLS = {

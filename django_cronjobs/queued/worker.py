@@ -1,0 +1,95 @@
+"""The worker's side of a run handed to Django's Tasks framework: start it once, run it.
+
+The worker that picks the task up moves the run from ``enqueued`` to
+``running`` with a compare-and-set that fails once the deadline has passed or
+another delivery of the task got there first, so a run starts at most once;
+then it runs the job as runcrons would (heartbeat, outcome, lock released,
+signals, failure mails). A run that no worker started by its deadline is
+recorded ``abandoned`` by the next runcrons, and its lock freed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from ..conf import conf
+from ..databases import database_for_write
+from ..engine.execution import Execution
+from ..jobs.base import CronJobBase
+from ..models import CronJobLog, CronJobState, RunStatus
+from ..monitoring.notifications import notify_failures
+from ..store import claims
+from ..store.processes import own_start_time
+
+logger = logging.getLogger("django_cronjobs")
+
+
+def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
+    """In the worker: start the enqueued run ``run_id`` of ``job`` and run it.
+
+    Returns the run's status; a run that cannot start any more is left as it is.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=conf.LEASE_SECONDS)
+    with transaction.atomic(using=database_for_write()):
+        # Both or neither: the run starts only while its deadline and its
+        # job's lock (which this worker takes over) both hold.
+        started = CronJobLog.objects.filter(
+            pk=run_id, status=RunStatus.ENQUEUED, lease_expires_at__gte=now
+        ).update(
+            status=RunStatus.RUNNING,
+            start_time=now,
+            lease_expires_at=lease,
+            hostname=claims.hostname(),
+            host_id=claims.host_id(),
+            pid=os.getpid(),
+            process_started=own_start_time(),
+        )
+        run = CronJobLog.objects.filter(pk=run_id).first()
+        if started and run is not None and lock_token:
+            locked = CronJobState.objects.filter(
+                job_name=run.code, lock_token=lock_token, lock_expires_at__gte=now
+            ).update(
+                lock_expires_at=lease,
+                locked_by_host=claims.hostname(),
+                locked_by_pid=os.getpid(),
+            )
+            if not locked:
+                transaction.set_rollback(True, using=database_for_write())
+                logger.warning("Cron job run %s not started: its job's lock is gone", run_id)
+                return "not started: lock gone"
+    if not started or run is None:
+        status = run.status if run is not None else "gone"
+        logger.warning("Cron job run %s not started by this task: it is %s", run_id, status)
+        return f"not started: {status}"
+    CronJobState.objects.filter(job_name=run.code).update(last_started_at=now)
+    try:
+        job_class = import_string(job)
+        if not (isinstance(job_class, type) and issubclass(job_class, CronJobBase)):
+            raise TypeError(f"{job!r} is not a CronJobBase subclass")
+        if job_class.code != run.code:
+            raise ValueError(f"{job!r} has the code {job_class.code!r}, the run {run.code!r}")
+    except Exception as error:
+        run.status, run.is_success = RunStatus.FAILED, False
+        run.message = f"Cannot import the job {job!r}: {type(error).__name__}: {error}"
+        claims.finish_run(run, lock_token or None)
+        return str(run.status)
+    lock = None
+    if lock_token:
+        from ..locks.database import DatabaseLock
+
+        lock = DatabaseLock(job_class)
+        lock.token = lock_token
+    Execution(job_class, run.slot, lock, database_lock=lock is not None).run(run)
+    if conf.NOTIFY_FAILURES:
+        try:
+            notify_failures({run.code: job_class})
+        except Exception:
+            logger.exception("Checking cron job %s for failure mails failed", run.code)
+    return str(run.status)

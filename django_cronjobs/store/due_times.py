@@ -1,0 +1,139 @@
+"""Idle ticks without schedule evaluation: each job's next due moment, stored.
+
+Working out a schedule costs tens of microseconds a job; an idle tick with
+thousands of jobs would spend its time there. So once a tick finds a job not
+due, it stores in the job's state row the moment the job next becomes due
+(``next_due``) with ``due_key``, a digest of everything that moment was
+worked out from: the schedule, its zone and the state's slot, first sighting
+and last failure. Later ticks that compute the same digest from the row they
+read skip the job until that moment without evaluating its schedule.
+
+The digest makes the stored moment safe without locks: when another host
+changes the row (claims a slot, records a failure) or a deploy changes the
+schedule, the digest no longer matches and the schedule is evaluated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connections, transaction
+
+from ..databases import database_for_write
+from ..jobs.base import CronJobBase
+from ..models import UNSUCCESSFUL, CronJobState
+from .job_states import MOMENTS, JobState, to_microseconds
+
+NEXT_DUE = MOMENTS.index("next_due")
+
+
+def failed_at(state: JobState | CronJobState) -> datetime | None:
+    """When the job's last run started, if that run did not succeed."""
+    return state.last_started_at if state.last_status in UNSUCCESSFUL else None
+
+
+def due_key(job_class: type[CronJobBase], state: JobState) -> str:
+    schedule = job_class.schedule
+    _, first_seen, last_slot, last_started_at, *_ = state.microseconds
+    inputs = (
+        schedule.fingerprint,
+        str(schedule.zone),
+        last_slot,
+        first_seen if last_slot is None else None,
+        last_started_at if state.last_status in UNSUCCESSFUL else None,
+    )
+    key = _due_keys.get(inputs)
+    if key is None:
+        if len(_due_keys) >= DUE_KEYS_KEPT:
+            _due_keys.clear()
+        text = f"{inputs[0]}|{inputs[1]}|{inputs[2:]}"
+        key = _due_keys[inputs] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return key
+
+
+# Digests worked out before, by their inputs: an idle tick finds most of them
+# here instead of hashing again.
+DUE_KEYS_KEPT = 100_000
+_due_keys: dict[tuple[Any, ...], str] = {}
+
+
+def stored_next_due(
+    job_class: type[CronJobBase], state: JobState | CronJobState
+) -> datetime | None:
+    """The next due moment stored on the state row, if still valid; None otherwise.
+
+    Valid, it is what the schedule's ``next_due`` gives for this state, read
+    instead of worked out: pages that show every job's next run use it.
+    """
+    if state.next_due is None or not state.due_key:
+        return None
+    if not isinstance(state, JobState):
+        state = JobState(
+            state.pk,
+            state.job_name,
+            last_status=state.last_status,
+            due_key=state.due_key,
+            first_seen=state.first_seen,
+            last_slot=state.last_slot,
+            last_started_at=state.last_started_at,
+            next_due=state.next_due,
+        )
+    return state.next_due if state.due_key == due_key(job_class, state) else None
+
+
+def known_not_due(job_class: type[CronJobBase], state: JobState, now: datetime) -> bool:
+    """Whether the state row says, still validly, that the job is not due at ``now``."""
+    next_due = state.microseconds[NEXT_DUE]
+    return (
+        next_due is not None
+        and to_microseconds(now) < next_due
+        and state.due_key == due_key(job_class, state)
+    )
+
+
+def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
+    """Put the job's next due moment on ``state``; True if the row needs writing."""
+    schedule = job_class.schedule
+    next_due = schedule.next_due(
+        state.last_slot, first_seen=state.first_seen, failed_at=failed_at(state)
+    )
+    key = due_key(job_class, state) if next_due is not None else ""
+    if state.pk is None or (state.next_due, state.due_key) == (next_due, key):
+        return False
+    state.next_due, state.due_key = next_due, key
+    return True
+
+
+def store_next_due(states: Sequence[JobState]) -> None:
+    """Write the next due moments that :func:`note_not_due` put on ``states``.
+
+    Several hosts may do this at once for overlapping rows, while others
+    claim and finish runs. Rows another transaction holds are skipped (the
+    next tick works their moment out again): the write never waits, so it
+    can neither deadlock nor delay a claim. SQLite locks the whole database
+    instead and needs none of this.
+    """
+    rows: dict[int, CronJobState] = {
+        state.pk: CronJobState(pk=state.pk, next_due=state.next_due, due_key=state.due_key)
+        for state in states
+        if state.pk is not None
+    }
+    if not rows:
+        return
+    database = database_for_write()
+    features = connections[database].features
+    with transaction.atomic(using=database):
+        if features.has_select_for_update_skip_locked:
+            free = CronJobState.objects.using(database).select_for_update(skip_locked=True)
+            pks = sorted(free.filter(pk__in=list(rows)).values_list("pk", flat=True))
+        elif features.has_select_for_update:
+            locked = CronJobState.objects.using(database).select_for_update().order_by("pk")
+            pks = list(locked.filter(pk__in=list(rows)).values_list("pk", flat=True))
+        else:
+            pks = sorted(rows)
+        CronJobState.objects.using(database).bulk_update(
+            [rows[pk] for pk in pks], ["next_due", "due_key"]
+        )

@@ -1,0 +1,312 @@
+"""What a tick knows of each job: its CronJobState row, read in one query.
+
+A tick reads the rows as plain tuples into :class:`JobState` records:
+building a thousand model instances would cost more than the query.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import NotSupportedError, connections
+from django.db.models import BigIntegerField, DateTimeField, Func, Max, Q
+from django.utils import timezone
+
+from ..databases import database_for_read
+from ..models import CronJobLog, CronJobState, RunStatus
+from ..schedules.wallclock import floor_minute
+from .claims import insert_ignoring_duplicates
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def to_microseconds(moment: datetime) -> int:
+    """``moment`` as microseconds since 1970-01-01 (a naive one read as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_microseconds(value: int) -> datetime:
+    moment = EPOCH + timedelta(microseconds=value)
+    return moment if settings.USE_TZ else moment.replace(tzinfo=None)
+
+
+class Moment:
+    """A datetime attribute of :class:`JobState`, kept as a number until read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.index = MOMENTS.index(name)
+
+    def __get__(self, state: JobState | None, owner: type) -> Any:
+        if state is None:
+            return self
+        value = state.microseconds[self.index]
+        return None if value is None else from_microseconds(value)
+
+    def __set__(self, state: JobState, moment: datetime | None) -> None:
+        state.microseconds[self.index] = None if moment is None else to_microseconds(moment)
+
+
+# JobState's datetimes, in the order of JobState.microseconds.
+MOMENTS = (
+    "lock_expires_at",
+    "first_seen",
+    "last_slot",
+    "last_started_at",
+    "next_due",
+    "run_requested_at",
+    "last_finished_at",
+)
+
+
+class JobState:
+    """The columns of a job's CronJobState row that a tick decides from.
+
+    Its datetimes are kept as microseconds since 1970 (``microseconds``, in
+    the order of MOMENTS) and become datetimes only when read: an idle tick
+    compares numbers and reads none.
+    """
+
+    __slots__ = ("due_key", "job_name", "last_status", "locked", "microseconds", "paused", "pk")
+
+    lock_expires_at = Moment()
+    first_seen = Moment()
+    last_slot = Moment()
+    last_started_at = Moment()
+    next_due = Moment()
+    run_requested_at = Moment()
+    last_finished_at = Moment()
+
+    def __init__(
+        self,
+        pk: int | None,
+        job_name: str,
+        locked: bool = False,
+        last_status: str = "",
+        due_key: str = "",
+        paused: bool = False,
+        microseconds: list[int | None] | None = None,
+        **moments: datetime | None,
+    ) -> None:
+        self.pk = pk
+        self.job_name = job_name
+        self.locked = bool(locked)
+        self.last_status = last_status
+        self.due_key = due_key
+        self.paused = bool(paused)
+        self.microseconds = microseconds or [None] * len(MOMENTS)
+        for name, moment in moments.items():
+            setattr(self, name, moment)
+
+    def __repr__(self) -> str:
+        return f"<JobState {self.job_name}>"
+
+
+# The columns a tick reads: the plain ones, then MOMENTS.
+PLAIN_COLUMNS = ("pk", "job_name", "locked", "last_status", "due_key", "paused")
+TICK_COLUMNS = (*PLAIN_COLUMNS, *MOMENTS)
+
+
+class EpochMicroseconds(Func):
+    """A datetime as whole microseconds since 1970-01-01 UTC.
+
+    A tick reads thousands of datetimes; loading numbers instead costs a
+    fraction of the time. Columns hold UTC (USE_TZ = True).
+    """
+
+    VENDORS = ("postgresql", "mysql", "sqlite")
+    arity = 1
+    output_field = BigIntegerField()
+
+    def as_sql(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotSupportedError("EpochMicroseconds exists for PostgreSQL, MySQL and SQLite")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_mysql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', %(expressions)s)"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Stored as text: 'YYYY-MM-DD HH:MM:SS', then a fraction of 0 to 6 digits.
+        template = (
+            "(CAST(STRFTIME('%%%%s', %(expressions)s) AS INTEGER) * 1000000"
+            " + CAST(SUBSTR(SUBSTR(%(expressions)s, 21) || '000000', 1, 6) AS INTEGER))"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+# The database server's clock in UTC, per vendor (elsewhere CURRENT_TIMESTAMP).
+CLOCK_SQL = {
+    "postgresql": "STATEMENT_TIMESTAMP()",
+    "mysql": "UTC_TIMESTAMP(6)",  # CURRENT_TIMESTAMP is in the session's zone there
+    "sqlite": "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
+}
+
+
+class DatabaseNow(Func):
+    """The database server's clock, in UTC, to measure this host's clock against."""
+
+    template = "CURRENT_TIMESTAMP"
+    output_field = DateTimeField()
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra: Any,
+    ) -> Any:
+        sql = CLOCK_SQL.get(connection.vendor)
+        if template is None and sql is not None:
+            template = sql.replace("%", "%%")  # the template is %-formatted
+        return super().as_sql(compiler, connection, function, template, arg_joiner, **extra)
+
+
+@dataclass
+class StatesRead:
+    """Every job's state, and the database server's clock when they were read."""
+
+    states: dict[str, JobState]
+    database_now: datetime | None
+
+
+def read_states() -> StatesRead:
+    """Every job's state, in one query whatever the number of jobs or log rows.
+
+    With USE_TZ on PostgreSQL, MySQL and SQLite, the database turns the
+    datetimes into numbers and the rows come straight from the cursor.
+    """
+    database = database_for_read()
+    connection = connections[database]
+    rows: Iterable[Sequence[Any]]
+    if settings.USE_TZ and connection.vendor in EpochMicroseconds.VENDORS:
+        with connection.cursor() as cursor:
+            cursor.execute(*_states_as_numbers(database))
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            (*row[: len(PLAIN_COLUMNS)], *map(_microseconds, row[len(PLAIN_COLUMNS) :]))
+            for row in CronJobState.objects.using(database).values_list(
+                *TICK_COLUMNS, DatabaseNow()
+            )
+        ]
+    states: dict[str, JobState] = {}
+    database_now = None
+    for row in rows:
+        state = _from_row(row)
+        states[state.job_name] = state
+        database_now = row[-1]
+    if not settings.USE_TZ:
+        return StatesRead(states, None)  # the database's local time would not compare
+    if database_now is None:
+        # No state row yet (a first tick) to read the clock with.
+        return StatesRead(states, _database_clock(connection))
+    return StatesRead(states, from_microseconds(database_now))
+
+
+def _database_clock(connection: Any) -> datetime | None:
+    """The database server's clock, read alone (where the state read cannot bring it)."""
+    sql = CLOCK_SQL.get(connection.vendor)
+    if sql is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}")
+        (value,) = cursor.fetchone()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@functools.cache
+def _states_as_numbers(database: str) -> tuple[str, tuple[Any, ...]]:
+    """The query of :func:`read_states`, its datetimes as numbers: built once per
+    database, as it takes longer to build than to run."""
+    numbers = CronJobState.objects.using(database).values_list(
+        *PLAIN_COLUMNS,
+        *map(EpochMicroseconds, MOMENTS),
+        EpochMicroseconds(DatabaseNow()),
+    )
+    sql, params = numbers.query.get_compiler(database).as_sql()
+    return sql, tuple(params)
+
+
+def _from_row(row: Sequence[Any]) -> JobState:
+    """A JobState from TICK_COLUMNS, its moments already numbers."""
+    pk, job_name, locked, last_status, due_key, paused = row[: len(PLAIN_COLUMNS)]
+    moments = list(row[len(PLAIN_COLUMNS) : len(TICK_COLUMNS)])
+    return JobState(pk, job_name, locked, last_status, due_key, paused, microseconds=moments)
+
+
+def _microseconds(moment: datetime | None) -> int | None:
+    return None if moment is None else to_microseconds(moment)
+
+
+def ensure_states(
+    codes: Iterable[str], known: dict[str, JobState] | None = None
+) -> dict[str, JobState]:
+    """Create the state rows that ``codes`` lack; return them with the known ones.
+
+    A new job's ``last_slot`` is seeded from CronJobLog history (rows written
+    by django-cron count), so a job whose state is new does not run again for
+    a slot it already ran. This costs queries only for jobs never seen before.
+    """
+    states = dict(known) if known is not None else {}
+    missing = [code for code in dict.fromkeys(codes) if code not in states]
+    if known is None and missing:
+        rows = CronJobState.objects.filter(job_name__in=missing).values_list(*TICK_COLUMNS)
+        plain = len(PLAIN_COLUMNS)
+        states.update(
+            (row[1], _from_row((*row[:plain], *map(_microseconds, row[plain:])))) for row in rows
+        )
+        missing = [code for code in missing if code not in states]
+    if not missing:
+        return states
+    history = {
+        row["code"]: row
+        for row in CronJobLog.objects.filter(code__in=missing)
+        .exclude(status=RunStatus.RUNNING)
+        .values("code")
+        .annotate(last_slot=Max("slot"), last_success=Max("start_time", filter=Q(is_success=True)))
+    }
+    now = timezone.now()
+    new_states = []
+    for code in missing:
+        seen = history.get(code)
+        last_slot = seen["last_slot"] if seen else None
+        if last_slot is None and seen and seen["last_success"] is not None:
+            last_slot = floor_minute(seen["last_success"])
+        if last_slot is not None and last_slot > now:
+            # History stored ahead of this clock (local times read as UTC, a
+            # skewed host) must not hold the job back.
+            last_slot = floor_minute(now)
+        new_states.append(
+            CronJobState(
+                job_name=code,
+                first_seen=now,
+                last_slot=last_slot,
+                last_succeeded_at=min(seen["last_success"], now)
+                if seen and seen["last_success"]
+                else None,
+            )
+        )
+    new_states.sort(key=lambda state: state.job_name)  # one lock order for every process
+    insert_ignoring_duplicates(CronJobState, new_states)
+    states.update(
+        (row.job_name, JobState(None, row.job_name, first_seen=now, last_slot=row.last_slot))
+        for row in new_states
+    )
+    return states

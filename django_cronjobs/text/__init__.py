@@ -1,0 +1,1 @@
+"""How the app writes things: moments, durations, run messages and runcrons' lines."""
