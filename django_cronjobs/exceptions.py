@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class BadCronJobError(AssertionError):
     """A CRON_CLASSES entry cannot run: not importable, not a job, or no code.
@@ -16,3 +18,16 @@ class LockFailedException(Exception):
 
 class LockBackendUnavailable(Exception):
     """The lock backend itself failed (its cache or file system is down)."""
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread when runcrons receives SIGTERM or SIGINT.
+
+    A BaseException, so that a job's ``except Exception`` does not swallow it,
+    and not a KeyboardInterrupt, so that a job that raises KeyboardInterrupt
+    itself is told apart from a real signal.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum

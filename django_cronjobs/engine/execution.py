@@ -14,6 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from .. import signals
 from ..conf import conf
 from ..databases import in_transaction
+from ..exceptions import Interrupted
 from ..jobs.base import CronJobBase
 from ..jobs.package_logger import package_logger
 from ..locks.base import LockBackend
@@ -23,7 +24,7 @@ from ..store.processes import confined_to_this_process
 from ..store.retention import delete_older_successes
 from ..text.log_text import as_ascii, as_log_text, first_line
 from .heartbeat import Heartbeat
-from .interruption import Interrupted, signals_delivered
+from .interruption import signals_delivered
 
 logger = logging.getLogger("django_cronjobs")
 

@@ -8,18 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-
-class Interrupted(BaseException):
-    """Raised in the main thread when runcrons receives SIGTERM or SIGINT.
-
-    A BaseException, so that a job's ``except Exception`` does not swallow it,
-    and not a KeyboardInterrupt, so that a job that raises KeyboardInterrupt
-    itself is told apart from a real signal.
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+from ..exceptions import Interrupted
 
 
 def exit_status(error: BaseException) -> int:

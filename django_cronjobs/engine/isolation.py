@@ -23,8 +23,8 @@ from typing import Any
 
 from django.db import connections
 
+from ..exceptions import Interrupted
 from ..store.processes import confined_to_this_process
-from .interruption import Interrupted
 
 # How often the parent looks at the child, the clock and the stop flag.
 POLL_SECONDS = 0.05

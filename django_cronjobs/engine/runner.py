@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ..conf import conf, held_for_a_tick
 from ..databases import database_for_write, in_transaction
-from ..exceptions import LockBackendUnavailable
+from ..exceptions import Interrupted, LockBackendUnavailable
 from ..jobs.base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
 from ..jobs.package_logger import package_logger
 from ..locks import LockBackend, lock_backend_class
@@ -44,7 +44,7 @@ from .console_lines import (
     would_run_line,
 )
 from .execution import Execution
-from .interruption import Interrupted, interrupt_on_signals, signals_deferred
+from .interruption import interrupt_on_signals, signals_deferred
 from .recovery import abandon_dead_runs
 from .reports import JobResult, TickReport
 from .side_by_side import run_side_by_side

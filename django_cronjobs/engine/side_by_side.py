@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from django.db import connections
 
-from .interruption import Interrupted
+from ..exceptions import Interrupted
 
 Item = TypeVar("Item")
 
