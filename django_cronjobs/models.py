@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import models
@@ -29,6 +30,11 @@ UNSUCCESSFUL = (
     RunStatus.INTERRUPTED,
     RunStatus.ABANDONED,
 )
+
+
+def failed_at(last_status: str, last_started_at: datetime | None) -> datetime | None:
+    """When a job's last run started, if that run did not succeed (it may be retried)."""
+    return last_started_at if last_status in UNSUCCESSFUL else None
 
 
 class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
@@ -262,6 +268,11 @@ class CronJobState(models.Model):
         if conf.DATABASE and not args:
             kwargs.setdefault("using", conf.DATABASE)
         super().save(*args, **kwargs)
+
+    @property
+    def failed_at(self) -> datetime | None:
+        """When the job's last run started, if that run did not succeed."""
+        return failed_at(self.last_status, self.last_started_at)
 
 
 CronJobLock = CronJobState

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import F
 
 from django_cronjobs.engine.runner import Runner
+from django_cronjobs.engine.slot_runs import SlotRuns
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.store import batch_claims
 from tests.conftest import command_line_env, run_crons
@@ -208,13 +209,13 @@ class TestBusyTick:
         jobs = ["tests.batch_jobs.Failing", FIRST]
         run_crons(*jobs)
         clock.at(T0 + MINUTE)
-        reported = Runner.ran
+        reported = SlotRuns.ran
 
         def broken_pipe(self, run, job_class=None):
-            monkeypatch.setattr(Runner, "ran", reported)
+            monkeypatch.setattr(SlotRuns, "ran", reported)
             raise BrokenPipeError("cron mail went away")
 
-        monkeypatch.setattr(Runner, "ran", broken_pipe)
+        monkeypatch.setattr(SlotRuns, "ran", broken_pipe)
         with pytest.raises(BrokenPipeError):
             run_crons(*jobs)
         assert CronJobState.objects.get(job_name="batch.failing").failure_streak == 2

@@ -141,9 +141,9 @@ def test_runcrons_with_only_missed_slots_records_them_and_runs_nothing(clock, se
 
 
 def test_a_missed_slot_line_names_days_when_the_slots_span_them():
-    from django_cronjobs.engine.console_lines import not_due_line
     from django_cronjobs.schedules.schedule import SlotPlan
     from django_cronjobs.store.job_states import JobState
+    from django_cronjobs.text.console_lines import not_due_line
     from tests import jobs
 
     state = JobState(None, "tests.daily")

@@ -8,7 +8,7 @@ import django
 import pytest
 from django.core import mail
 
-from django_cronjobs.engine import runner
+from django_cronjobs.engine import slot_runs
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.store import claims
 from tests import jobs
@@ -86,7 +86,7 @@ def test_a_success_breaks_the_streak(clock, notify):
 def test_abandoned_runs_count_as_failures(clock, notify, monkeypatch):
     # In this process, where the test's FlakyJob.fail holds (after an
     # abandoned run the job would run in a child process).
-    monkeypatch.setattr(runner, "can_spawn", lambda: False)
+    monkeypatch.setattr(slot_runs, "can_spawn", lambda: False)
     CronJobState.objects.create(job_name="tests.flaky", first_seen=T0, failure_streak=2)
 
     assert claims.claim("tests.flaky", T0 - timedelta(minutes=10), None)

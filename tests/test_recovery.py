@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from django_cronjobs.engine import recovery
-from django_cronjobs.engine import runner as runner_module
+from django_cronjobs.engine import recovery, slot_runs
 from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.schedules.wallclock import floor_minute
@@ -369,7 +368,7 @@ def test_a_job_that_kills_its_process_does_not_starve_the_jobs_after_it(how):
 def test_a_job_whose_last_run_died_runs_after_the_others(clock, monkeypatch):
     # Where no child process can be started (no DJANGO_SETTINGS_MODULE), the
     # order alone keeps a crashing job from taking the others down.
-    monkeypatch.setattr(runner_module, "can_spawn", lambda: False)
+    monkeypatch.setattr(slot_runs, "can_spawn", lambda: False)
     crashed_run(claims.hostname(), dead_pid(), T0 + timedelta(minutes=2))
     clock.at(T0 + timedelta(minutes=5))
     report = Runner().run([EVERY_MINUTE, "tests.jobs.EveryFiveMinutesJob"])

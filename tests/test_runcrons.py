@@ -459,6 +459,15 @@ def test_django_cron_helpers(clock):
     assert jobs.EveryFiveMinutesJob.get_time_until_run() == timedelta(minutes=3)
 
 
+def test_time_until_run_counts_a_retry_after_a_failed_run(clock):
+    jobs.RetryingJob.fail = True
+    run_crons("tests.jobs.RetryingJob")  # fails at T0: retried 5 minutes later
+    clock.at(T0 + timedelta(minutes=2))
+    assert jobs.RetryingJob.get_time_until_run() == timedelta(minutes=3)
+    clock.at(T0 + timedelta(minutes=6))
+    assert jobs.RetryingJob.get_time_until_run() == timedelta(0)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_large_clock_skew_is_warned_about(caplog):
     import time_machine

@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
@@ -44,9 +43,7 @@ from ..text.log_text import as_ascii
 from .execution import Execution
 from .heartbeat import LeaseKeeper
 from .interruption import signal_pending, signals_deferred
-
-if TYPE_CHECKING:
-    from .runner import Runner
+from .slot_runs import SlotRuns, guards_in_claim
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -108,8 +105,8 @@ class Queued:
 class Batch:
     """The quick jobs of a tick waiting to run together (see the module)."""
 
-    def __init__(self, runner: Runner, lock_class: type[LockBackend] | None) -> None:
-        self.runner = runner
+    def __init__(self, slot_runs: SlotRuns, lock_class: type[LockBackend] | None) -> None:
+        self.slot_runs = slot_runs
         self.lock_class = lock_class
         self.budget = batch_seconds()
         self.most_runs = most_runs()
@@ -120,12 +117,11 @@ class Batch:
 
     def accepts(self, job_class: type[CronJobBase], state: JobState) -> float | None:
         """The job's expected seconds, if it may run in a batch (its slot aside)."""
-        runner = self.runner
         if (
             not self.budget
-            or runner.concurrency != 1
+            or self.slot_runs.concurrency != 1
             or self.lock_class is None
-            or not getattr(self.lock_class, "guards_in_claim", False)
+            or not guards_in_claim(self.lock_class)
             or job_class.ALLOW_PARALLEL_RUNS
             or job_class.timeout() is not None
             or job_class.task_backend() is not None
@@ -140,15 +136,14 @@ class Batch:
         """Queue the job for ``slot``; runs the batch first if it is full."""
         if self.runs >= self.most_runs or self.seconds + seconds > self.budget:
             self.run()
-        runner = self.runner
         execution = Execution(
             job_class,
             slot,
             None,
             False,
-            signals_handled=runner.signals_handled,
-            signals_deferred=runner.defers_signals,
-            stop=runner.stop_event,
+            signals_handled=self.slot_runs.signals_handled,
+            signals_deferred=self.slot_runs.defers_signals,
+            stop=self.slot_runs.stop_event,
         )
         claim = Claim(job_class.code, slot, execution.ran_at_time())
         self.entries.append(Queued(execution, claim, state))
@@ -167,7 +162,7 @@ class Batch:
         entries, runs = self.entries, self.runs
         self.entries, self.runs, self.seconds = [], 0, 0.0
         if runs > 1:
-            with signals_deferred(self.runner.defers_signals):
+            with signals_deferred(self.slot_runs.defers_signals):
                 if self._run_together(entries):
                     return
         self._run_one_at_a_time(entries)
@@ -175,8 +170,8 @@ class Batch:
     def _run_one_at_a_time(self, entries: list[Queued | Callable[[], None]]) -> None:
         for entry in entries:
             if isinstance(entry, Queued):
-                with signals_deferred(self.runner.defers_signals):
-                    self.runner.run_slot(
+                with signals_deferred(self.slot_runs.defers_signals):
+                    self.slot_runs.run_slot(
                         entry.job_class, entry.claim.slot, entry.state, self.lock_class, None
                     )
             else:
@@ -186,7 +181,7 @@ class Batch:
         """Claim, run and record the queued runs together; False if they must go one at a time."""
         token = uuid.uuid4().hex
         queued = [entry for entry in entries if isinstance(entry, Queued)]
-        self.runner.refresh_connection()
+        self.slot_runs.refresh_connection()
         if batch_claims.claim_and_start([item.claim for item in queued], token) is None:
             return False
         # A batch that takes much longer than its jobs' last runs did gives its
@@ -204,7 +199,7 @@ class Batch:
                             continue
                         if signal_pending():
                             break  # SIGTERM/SIGINT: what has not started is given back
-                        self.runner.refresh_connection()
+                        self.slot_runs.refresh_connection()
                         if not keeper.start(entry):
                             continue
                         run = entry.claim.run
@@ -246,7 +241,7 @@ class Batch:
             for item in finished:
                 item.stored = True
             keeper.forget(runs)
-        runner = self.runner
+        slot_runs = self.slot_runs
         while pending:
             entry = pending.pop(0)
             if not isinstance(entry, Queued):
@@ -254,12 +249,16 @@ class Batch:
                 continue
             run = entry.claim.run
             if run is None:
-                lock = self.lock_class(entry.job_class, runner.silent) if self.lock_class else None
-                runner.not_claimed(entry.job_class.code, entry.state, lock)
+                lock = (
+                    self.lock_class(entry.job_class, slot_runs.output.silent)
+                    if self.lock_class
+                    else None
+                )
+                slot_runs.not_claimed(entry.job_class.code, entry.state, lock)
             elif entry.done:
-                runner.ran(run, entry.job_class)
+                slot_runs.ran(run, entry.job_class)
                 entry.execution.finish(run)
-        runner.notify({item.claim.code: item.job_class for item in finished})
+        slot_runs.notify({item.claim.code: item.job_class for item in finished})
 
     @staticmethod
     def _finish(runs: list[CronJobLog], token: str) -> None:

@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
+from ..conf import conf
 from ..schedules.wallclock import floor_minute
 from ..store.job_states import MOMENTS, JobState, to_microseconds
 
@@ -41,6 +44,31 @@ class DatabaseClock:
         if database_now is None:
             return 0.0
         return (moment - database_now).total_seconds()
+
+
+class ClockWatch:
+    """Whether this host's clock is now too far ahead of the database's to claim slots.
+
+    Looked at when a tick starts and after each run of its process (only a
+    job can move the clock under a tick), not for every job.
+    """
+
+    def __init__(self, clock: DatabaseClock | None = None) -> None:
+        self.clock = clock or DatabaseClock(None)
+        self.refused: str | None = None
+        """Why no slot is claimed (this host's clock is far ahead), or None."""
+
+    def look(self) -> str | None:
+        """Look at the clocks again; the reason to tell when claims have just stopped."""
+        limit = conf.clock_skew_limit
+        now = timezone.now()
+        ahead = self.clock.seconds_ahead(now)
+        if limit is None or ahead <= limit:
+            self.refused = None
+            return None
+        told = self.refused is not None
+        self.refused = clock_ahead_message(now, ahead)
+        return None if told else self.refused
 
 
 def clock_ahead_message(now: datetime, seconds: float) -> str:

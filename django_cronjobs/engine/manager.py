@@ -19,9 +19,9 @@ from typing import IO, Any
 
 from ..exceptions import BadCronJobError
 from ..jobs.base import CronJobBase
-from .console_lines import HEADER
-from .reports import TickReport
+from ..text.console_lines import HEADER
 from .runner import Runner
+from .tick_output import TickReport
 
 
 class CronJobManager:

@@ -83,11 +83,15 @@ class CronJobBase:
         now = timezone.now()
         state = CronJobState.objects.filter(job_name=cls.code).first()
         previous = state.last_slot if state is not None else None
-        plan = cls.schedule.plan(
-            previous, now, first_seen=state.first_seen if state is not None else now
-        )
+        if state is not None:
+            plan = cls.schedule.plan_from(state, now)
+        else:
+            plan = cls.schedule.plan(None, now, first_seen=now)
         if plan.run:
             return timedelta(0)
+        due = cls.schedule.next_due_from(state) if state is not None else None
+        if due is not None:
+            return max(due - now, timedelta(0))
         upcoming = cls.schedule.next_slots(now, 1, previous_slot=previous)
         return upcoming[0] - now if upcoming else timedelta.max
 

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, OperationalError
 
 from django_cronjobs.engine.interruption import exit_status
-from django_cronjobs.engine.reports import JobResult, TickReport
 from django_cronjobs.engine.runner import Runner
+from django_cronjobs.engine.tick_output import JobResult, TickReport
 from django_cronjobs.text.log_text import failure_reason, first_line
 
 EXIT_JOB_FAILED = 1

@@ -13,7 +13,6 @@ from django.utils import timezone
 from ..jobs.base import CronJobBase, load_jobs
 from ..models import CronJobState
 from ..store import claims
-from ..store.due_times import failed_at
 from ..store.job_states import JobState, ensure_states
 
 
@@ -60,9 +59,7 @@ def skip_passed_slots(job_class: type[CronJobBase], state: JobState, now: dateti
     one claims them and none runs them later. False when another host
     claimed them first (``state`` is then stale).
     """
-    plan = job_class.schedule.plan(
-        state.last_slot, now, first_seen=state.first_seen, failed_at=failed_at(state)
-    )
+    plan = job_class.schedule.plan_from(state, now)
     passed = [*plan.missed, *plan.run]
     if not passed:
         return True

@@ -21,7 +21,7 @@ from django.utils import timezone
 from ..jobs.base import CronJobBase, JobEntry, load_jobs
 from ..models import UNSUCCESSFUL, CronJobState, RunStatus
 from ..schedules.schedule import CURRENT_SLOT_SECONDS
-from ..store.due_times import failed_at, stored_next_due
+from ..store.due_times import stored_next_due
 from ..store.job_states import JobState, read_states
 
 # A job is overdue when it has been due this long without a run: runcrons
@@ -166,9 +166,7 @@ def next_run(
         stored = stored_next_due(job_class, state)
         if stored is not None:
             return stored  # what schedule.next_due gives, without evaluating it
-        due = schedule.next_due(
-            state.last_slot, first_seen=state.first_seen, failed_at=failed_at(state)
-        )
+        due = schedule.next_due_from(state)
         if due is not None:
             return due
         if state.last_slot is None:

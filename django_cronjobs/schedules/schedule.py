@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils import timezone as django_timezone
 
@@ -40,6 +40,20 @@ CURRENT_SLOT_SECONDS = 120
 # Changes whenever plan() decides differently for the same arguments: stored
 # next_due moments computed by an older version are then recomputed.
 PLAN_VERSION = 1
+
+
+class JobHistory(Protocol):
+    """What a schedule needs to know of a job's past: a state row, or a tick's copy of it."""
+
+    @property
+    def last_slot(self) -> datetime | None: ...
+
+    @property
+    def first_seen(self) -> datetime | None: ...
+
+    @property
+    def failed_at(self) -> datetime | None:
+        """When the job's last run started, if that run did not succeed."""
 
 
 @dataclass(frozen=True)
@@ -350,6 +364,18 @@ class Schedule:
         """The latest slot :meth:`plan` runs at ``now``, or None."""
         plan = self.plan(previous_slot, now, first_seen=first_seen, failed_at=failed_at)
         return plan.run[-1] if plan.run else None
+
+    def plan_from(self, history: JobHistory, now: datetime) -> SlotPlan:
+        """:meth:`plan` for a job with this past: its last slot, first sighting and failure."""
+        return self.plan(
+            history.last_slot, now, first_seen=history.first_seen, failed_at=history.failed_at
+        )
+
+    def next_due_from(self, history: JobHistory) -> datetime | None:
+        """:meth:`next_due` for a job with this past."""
+        return self.next_due(
+            history.last_slot, first_seen=history.first_seen, failed_at=history.failed_at
+        )
 
     def next_due(
         self,

@@ -30,11 +30,6 @@ from .job_states import MOMENTS, JobState, to_microseconds
 NEXT_DUE = MOMENTS.index("next_due")
 
 
-def failed_at(state: JobState | CronJobState) -> datetime | None:
-    """When the job's last run started, if that run did not succeed."""
-    return state.last_started_at if state.last_status in UNSUCCESSFUL else None
-
-
 def due_key(job_class: type[CronJobBase], state: JobState) -> str:
     schedule = job_class.schedule
     _, first_seen, last_slot, last_started_at, *_ = state.microseconds
@@ -96,10 +91,7 @@ def known_not_due(job_class: type[CronJobBase], state: JobState, now: datetime) 
 
 def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
     """Put the job's next due moment on ``state``; True if the row needs writing."""
-    schedule = job_class.schedule
-    next_due = schedule.next_due(
-        state.last_slot, first_seen=state.first_seen, failed_at=failed_at(state)
-    )
+    next_due = job_class.schedule.next_due_from(state)
     key = due_key(job_class, state) if next_due is not None else ""
     if state.pk is None or (state.next_due, state.due_key) == (next_due, key):
         return False

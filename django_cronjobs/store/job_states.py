@@ -18,7 +18,7 @@ from django.db.models import BigIntegerField, DateTimeField, Func, Max, Q
 from django.utils import timezone
 
 from ..databases import database_for_read
-from ..models import CronJobLog, CronJobState, RunStatus
+from ..models import CronJobLog, CronJobState, RunStatus, failed_at
 from ..schedules.wallclock import floor_minute
 from .claims import insert_ignoring_duplicates
 
@@ -107,6 +107,11 @@ class JobState:
 
     def __repr__(self) -> str:
         return f"<JobState {self.job_name}>"
+
+    @property
+    def failed_at(self) -> datetime | None:
+        """When the job's last run started, if that run did not succeed."""
+        return failed_at(self.last_status, self.last_started_at)
 
 
 # The columns a tick reads: the plain ones, then MOMENTS.

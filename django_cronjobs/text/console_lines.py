@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..text.moments import clock_time, duration_text, in_zone, local_in
+from .moments import clock_time, duration_text, in_zone, local_in
 
 if TYPE_CHECKING:
     from ..jobs.base import CronJobBase, Problem
