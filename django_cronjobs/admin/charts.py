@@ -7,6 +7,7 @@ No scripts and no front-end framework: the markup is built with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.html import format_html, format_html_join
@@ -99,6 +100,39 @@ def drawn_runs(runs: Sequence[RunSummary]) -> list[RunSummary]:
     return [run for run in reversed(runs) if run.status != RunStatus.MISSED]
 
 
+@dataclass(frozen=True)
+class ChartFrame:
+    """Where a duration chart draws: its plot area and the place of each of ``count`` bars."""
+
+    width: int
+    height: int
+    count: int
+    left: int = 64
+    bottom: int = 22
+    top: int = 8
+
+    @property
+    def plot_width(self) -> float:
+        return self.width - self.left - 4
+
+    @property
+    def base(self) -> int:
+        """The y of the time axis."""
+        return self.height - self.bottom
+
+    @property
+    def slot(self) -> float:
+        """Each bar's share of the axis: the bars spread over all of it."""
+        return self.plot_width / self.count
+
+    @property
+    def bar_width(self) -> float:
+        return max(1.0, min(self.slot * 0.8, MAX_BAR_WIDTH))
+
+    def bar_left(self, index: int) -> float:
+        return self.left + index * self.slot + (self.slot - self.bar_width) / 2
+
+
 def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 220) -> SafeString:
     """A bar per run that started (newest first in ``runs``, drawn oldest on the left).
 
@@ -110,47 +144,8 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
     shown = drawn_runs(runs)
     if not shown:
         return SafeString("")
-    left, bottom, top_margin = 64, 22, 8
-    plot_width, plot_height = width - left - 4, height - bottom - top_margin
-    base = top_margin + plot_height
+    frame = ChartFrame(width, height, len(shown))
     longest = max((run.seconds or 0.0) for run in shown) or 1.0
-    slot = plot_width / len(shown)
-    bar_width = max(1.0, min(slot * 0.8, MAX_BAR_WIDTH))
-    bars = []
-    labels = status_labels()
-    for index, run in enumerate(shown):
-        seconds = run.seconds or 0.0
-        bar_height = max(1.0, seconds / longest * plot_height)
-        bars.append(
-            (
-                f"{left + index * slot + (slot - bar_width) / 2:.1f}",
-                f"{base - bar_height:.1f}",
-                f"{bar_width:.1f}",
-                f"{bar_height:.1f}",
-                STATUS_COLOURS.get(run.status, "#757575"),
-                run.status,
-                describe_run(run, labels),
-            )
-        )
-    first_x = left + (slot - bar_width) / 2
-    last_x = left + plot_width - (slot - bar_width) / 2
-    if len(shown) == 1:
-        times = format_html(
-            '<text x="{}" y="{}" text-anchor="middle" font-size="11">{}</text>',
-            f"{left + plot_width / 2:.1f}",
-            height,
-            _moment(shown[0].start_time),
-        )
-    else:
-        times = format_html(
-            '<text x="{}" y="{h}" font-size="11">{}</text>'
-            '<text x="{}" y="{h}" text-anchor="end" font-size="11">{}</text>',
-            f"{first_x:.1f}",
-            _moment(shown[0].start_time),
-            f"{last_x:.1f}",
-            _moment(shown[-1].start_time),
-            h=height,
-        )
     return format_html(
         '<svg class="cronjobs-chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         'aria-label="{label}">'
@@ -162,20 +157,61 @@ def duration_chart(runs: Sequence[RunSummary], width: int = 760, height: int = 2
         w=width,
         h=height,
         label=f"durations of the last {len(shown)} runs",
-        left=left,
-        right=left + plot_width,
-        top=top_margin,
-        base=base,
-        tick=left - 4,
-        top_text=top_margin + 10,
+        left=frame.left,
+        right=f"{frame.left + frame.plot_width:.1f}",
+        top=frame.top,
+        base=frame.base,
+        tick=frame.left - 4,
+        top_text=frame.top + 10,
         longest=duration_text(longest),
-        times=times,
-        bars=format_html_join(
-            "",
-            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" '
-            'class="cronjobs-bar cronjobs-status-{}"><title>{}</title></rect>',
-            bars,
-        ),
+        times=_time_labels(shown, frame),
+        bars=_bars(shown, frame, longest),
+    )
+
+
+def _bars(shown: Sequence[RunSummary], frame: ChartFrame, longest: float) -> SafeString:
+    """A rectangle per run, as tall as its share of the longest duration."""
+    labels = status_labels()
+    plot_height = frame.base - frame.top
+    bars = []
+    for index, run in enumerate(shown):
+        bar_height = max(1.0, (run.seconds or 0.0) / longest * plot_height)
+        bars.append(
+            (
+                f"{frame.bar_left(index):.1f}",
+                f"{frame.base - bar_height:.1f}",
+                f"{frame.bar_width:.1f}",
+                f"{bar_height:.1f}",
+                STATUS_COLOURS.get(run.status, "#757575"),
+                run.status,
+                describe_run(run, labels),
+            )
+        )
+    return format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" '
+        'class="cronjobs-bar cronjobs-status-{}"><title>{}</title></rect>',
+        bars,
+    )
+
+
+def _time_labels(shown: Sequence[RunSummary], frame: ChartFrame) -> SafeString:
+    """The first and last start times under the first and last bars (one under one bar)."""
+    if len(shown) == 1:
+        return format_html(
+            '<text x="{}" y="{}" text-anchor="middle" font-size="11">{}</text>',
+            f"{frame.bar_left(0) + frame.bar_width / 2:.1f}",
+            frame.height,
+            _moment(shown[0].start_time),
+        )
+    return format_html(
+        '<text x="{}" y="{h}" font-size="11">{}</text>'
+        '<text x="{}" y="{h}" text-anchor="end" font-size="11">{}</text>',
+        f"{frame.bar_left(0):.1f}",
+        _moment(shown[0].start_time),
+        f"{frame.bar_left(len(shown) - 1) + frame.bar_width:.1f}",
+        _moment(shown[-1].start_time),
+        h=frame.height,
     )
 
 
