@@ -43,6 +43,12 @@ class JobPlan:
         return self.slot_plan.missed
 
 
+# The plans of an idle tick, made once: most jobs of most ticks get one of these.
+PAUSED = JobPlan(paused=True)
+KNOWN_NOT_DUE = JobPlan(known_not_due=True)
+ONE_RUN_WITHOUT_SLOT = JobPlan(slots=(None,))
+
+
 def requested_run(state: JobState, *, force: bool) -> datetime | None:
     """When someone asked for a run of the job (the admin's "Run now"), if they did.
 
@@ -58,11 +64,11 @@ def plan_job(
     """What the tick does with ``job_class`` at ``now``, given its ``state``."""
     schedule = job_class.schedule
     if state.paused and not force:
-        return JobPlan(paused=True)
+        return PAUSED
     if force or schedule.every_invocation:
-        return JobPlan(slots=(None,))
+        return ONE_RUN_WITHOUT_SLOT
     if known_not_due(job_class, state, now):
-        return JobPlan(known_not_due=True)
+        return KNOWN_NOT_DUE
     try:
         slots = schedule.plan_from(state, now)
     except Exception as error:
