@@ -34,7 +34,7 @@ def test_prints_django_cron_lines(clock):
         "=" * 40,
         "[✔] tests.every_minute 00:00 0.000 s",
         "[✔] tests.every_five_minutes 00:00 0.000 s",
-        "[ ] tests.daily",
+        "[ ] tests.daily next 2025-01-06 02:30 UTC",  # new: its row was made by this tick
     ]
     clock.at(T0 + timedelta(seconds=30))
     assert run_crons().splitlines()[2:] == [

@@ -90,13 +90,17 @@ def known_not_due(job_class: type[CronJobBase], state: JobState, now: datetime) 
 
 
 def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
-    """Put the job's next due moment on ``state``; True if the row needs writing."""
+    """Put the job's next due moment on ``state``; True if the row needs writing.
+
+    A state without its row's id (the row was created in this tick) gets the
+    moment too, for runcrons' line, but it is stored by a later tick.
+    """
     next_due = job_class.schedule.next_due_from(state)
     key = due_key(job_class, state) if next_due is not None else ""
-    if state.pk is None or (state.next_due, state.due_key) == (next_due, key):
+    if (state.next_due, state.due_key) == (next_due, key):
         return False
     state.next_due, state.due_key = next_due, key
-    return True
+    return state.pk is not None
 
 
 def store_next_due(states: Sequence[JobState]) -> None:
