@@ -20,7 +20,7 @@ django_cronjobs.E014   unknown lock backend
 django_cronjobs.E015   CRON_CLASSES is not a list of dotted paths
 django_cronjobs.E016   the cache lock names an unknown cache
 django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_seconds
-django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a number of seconds >= 0
+django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a finite number of seconds >= 0
 django_cronjobs.E019   a job cannot be handed to its task backend
 django_cronjobs.E020   a job's code contains control characters (NUL...)
 django_cronjobs.E021   CRONJOBS_CLOCK_SKEW_LIMIT is not a number of seconds > 0 or None
@@ -48,9 +48,10 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULT_CLOCK_SKEW_LIMIT, conf, is_seconds
+from .conf import DEFAULT_CLOCK_SKEW_LIMIT, conf, is_clock_skew_limit, is_finite_seconds
 from .jobs.base import NO_JOBS, load_jobs
 from .locks import lock_backend_class
+from .locks.base import guards_in_claim
 
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
@@ -163,10 +164,11 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
 @checks.register()
 def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     value = conf.BATCH_SECONDS
-    if not is_seconds(value, zero=True):
+    if not is_finite_seconds(value, zero=True):
         return [
             checks.Error(
-                f"CRONJOBS_BATCH_SECONDS must be a number of seconds, 0 or more; got {value!r}.",
+                "CRONJOBS_BATCH_SECONDS must be a finite number of seconds, 0 or more; "
+                f"got {value!r}.",
                 hint="0 claims and records each run on its own; runs are not batched meanwhile.",
                 id="django_cronjobs.E018",
             )
@@ -177,7 +179,7 @@ def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 @checks.register()
 def check_clock_skew_limit(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     value = conf.CLOCK_SKEW_LIMIT
-    if value is not None and not is_seconds(value, zero=False):
+    if value is not None and not is_clock_skew_limit(value):
         return [
             checks.Error(
                 "CRONJOBS_CLOCK_SKEW_LIMIT must be a number of seconds above 0, or None; "
@@ -208,7 +210,7 @@ def check_task_backends(
         lock_class = lock_backend_class(conf.LOCK_BACKEND)
     except (ImportError, AttributeError):
         return []  # E014 says it
-    database_lock = lock_class is None or bool(getattr(lock_class, "guards_in_claim", False))
+    database_lock = lock_class is None or guards_in_claim(lock_class)
     level = job_problem_level()
     errors: list[checks.CheckMessage] = []
     for entry, alias in handed_over:

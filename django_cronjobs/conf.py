@@ -7,6 +7,8 @@ used another name, the new name wins and the old one is still honoured.
 
 from __future__ import annotations
 
+import math
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +16,8 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
+
+from .schedules.problems import is_seconds_between
 
 _MISSING = object()
 DEFAULT_CLOCK_SKEW_LIMIT = 3600.0
@@ -57,11 +61,21 @@ def _read_setting(name: str, old_name: str | None, default: Any) -> Any:
     return default if value is _MISSING else value
 
 
-def is_seconds(value: Any, *, zero: bool) -> bool:
-    """Whether a setting's ``value`` is a number of seconds (> 0, or >= 0 with ``zero``)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return value >= 0 if zero else value > 0
+def is_finite_seconds(value: Any, *, zero: bool) -> bool:
+    """Whether a setting's ``value`` is a finite number of seconds (> 0, or >= 0 with ``zero``).
+
+    No such setting means "forever" by infinity, and NaN fails every
+    comparison it later meets: both are refused, as is an int too large to
+    become a float.
+    """
+    return is_seconds_between(value, 0, sys.float_info.max, above_low=not zero)
+
+
+def is_clock_skew_limit(value: Any) -> bool:
+    """Whether ``value`` is a CRONJOBS_CLOCK_SKEW_LIMIT that runcrons applies
+    (None, which turns the guard off, aside): seconds above 0, or infinity,
+    a limit no clock exceeds."""
+    return is_finite_seconds(value, zero=False) or (isinstance(value, float) and value == math.inf)
 
 
 class Settings:
@@ -133,7 +147,7 @@ class Settings:
         value = self.CLOCK_SKEW_LIMIT
         if value is None:
             return None
-        return float(value) if is_seconds(value, zero=False) else DEFAULT_CLOCK_SKEW_LIMIT
+        return float(value) if is_clock_skew_limit(value) else DEFAULT_CLOCK_SKEW_LIMIT
 
     @property
     def LOCK_TIME(self) -> int:

@@ -92,3 +92,21 @@ class NoDoJob(CronJobBase):
 
     code = "broken.no_do"
     schedule = Schedule(run_every_mins=5)
+
+
+# An int larger than any float: comparing it is fine, converting it overflows.
+HugeIntDeadlineJob = _job(
+    "HugeIntDeadlineJob",
+    "broken.huge_int_deadline",
+    Schedule(run_every_mins=5, starting_deadline_seconds=10**400),
+)
+HugeIntTimeoutJob = type(
+    "HugeIntTimeoutJob",
+    (GoodJob,),
+    {"__module__": __name__, "code": "broken.huge_int_timeout", "TIMEOUT_SECONDS": 10**400},
+)
+InfiniteTimeoutJob = type(
+    "InfiniteTimeoutJob",
+    (GoodJob,),
+    {"__module__": __name__, "code": "broken.infinite_timeout", "TIMEOUT_SECONDS": float("inf")},
+)

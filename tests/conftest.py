@@ -100,3 +100,16 @@ def runcrons_command(*args: str, text: bool = True, **env: str):
         text=text,
         check=False,
     )
+
+
+def refusing_non_ascii(store):
+    """``store`` (an outcome's or a batch's), on a database whose message column
+    cannot hold what is not ASCII (MySQL's utf8mb3 and an emoji)."""
+    from django.db import DataError
+
+    def refusing(runs, *args, **kwargs):
+        if any(not run.message.isascii() for run in (runs if isinstance(runs, list) else [runs])):
+            raise DataError("(1366, \"Incorrect string value: '\\xF0\\x9F\\x8E\\x89'\")\nmore")
+        return store(runs, *args, **kwargs)
+
+    return refusing

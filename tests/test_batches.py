@@ -22,7 +22,7 @@ from django_cronjobs.engine.runner import Runner
 from django_cronjobs.engine.slot_runs import SlotRuns
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.store import batch_claims
-from tests.conftest import command_line_env, run_crons
+from tests.conftest import command_line_env, refusing_non_ascii, run_crons
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -311,6 +311,57 @@ def test_these_jobs_run_on_their_own(clock, settings, batched, monkeypatch, chan
         assert batched == []
     else:
         assert batched == [["batch.first", "batch.third"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_claim_the_database_picks_as_a_deadlock_victim_is_tried_again(
+    clock, batched, monkeypatch
+):
+    from django.db import OperationalError
+
+    from django_cronjobs.store import claims
+
+    run_crons(*QUICK)
+    clock.at(T0 + MINUTE)
+    new_run = claims.new_run
+    victims = iter([OperationalError(1213, "Deadlock found when trying to get lock")])
+
+    def deadlocking_once(*args, **kwargs):
+        # Within the batch's claim: before PostgreSQL's one statement; elsewhere
+        # after the UPDATE that claimed the slots, which the database rolls back.
+        error = next(victims, None)
+        if error is not None:
+            raise error
+        return new_run(*args, **kwargs)
+
+    monkeypatch.setattr(claims, "new_run", deadlocking_once)
+    assert run_crons(*QUICK).count("[✔]") == 3
+    assert batched == [["batch.first", "batch.second", "batch.third"]]
+    assert CronJobLog.objects.filter(slot=T0 + MINUTE, status=RunStatus.SUCCEEDED).count() == 3
+    assert not CronJobState.objects.filter(locked=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_the_database_refuses_are_stored_escaped(clock, batched, monkeypatch, caplog):
+    from tests.batch_jobs import First
+
+    run_crons(*QUICK)
+    clock.at(T0 + MINUTE)
+    monkeypatch.setattr(First, "do", lambda self: "first \N{PARTY POPPER}")
+    monkeypatch.setattr(batch_claims, "finish_runs", refusing_non_ascii(batch_claims.finish_runs))
+    assert run_crons(*QUICK).count("[✔]") == 3
+    assert batched == [["batch.first", "batch.second", "batch.third"]]
+    messages = dict(CronJobLog.objects.filter(slot=T0 + MINUTE).values_list("code", "message"))
+    assert messages == {
+        "batch.first": "first \\U0001f389",
+        "batch.second": "second",
+        "batch.third": "third",
+    }
+    assert not CronJobState.objects.filter(locked=True).exists()
+    assert (
+        'Storing the outcomes of 3 runs failed ((1366, "Incorrect string value: '
+        "'\\xF0\\x9F\\x8E\\x89'\")\nmore); retrying"
+    ) in caplog.messages
 
 
 def early_in_a_minute() -> None:

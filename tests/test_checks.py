@@ -46,6 +46,9 @@ BROKEN_ENTRIES = [
     ("tests.broken_jobs.ReplayLimitJob", "django_cronjobs.E017", "replay_limit"),
     ("tests.broken_jobs.NoDoJob", "django_cronjobs.E022", "does not define do()"),
     ("tests.broken_jobs.DeadlineJob", "django_cronjobs.E017", "starting_deadline_seconds"),
+    ("tests.broken_jobs.HugeIntDeadlineJob", "django_cronjobs.E017", "starting_deadline_seconds"),
+    ("tests.broken_jobs.HugeIntTimeoutJob", "django_cronjobs.E011", "TIMEOUT_SECONDS"),
+    ("tests.broken_jobs.InfiniteTimeoutJob", "django_cronjobs.E011", "TIMEOUT_SECONDS"),
     ("tests.broken_jobs.NulCodeJob", "django_cronjobs.E020", "control characters"),
     ("tests.broken_jobs.NewlineCodeJob", "django_cronjobs.E020", "control characters"),
     ("tests.broken_jobs.SurrogateCodeJob", "django_cronjobs.E020", "control characters"),
@@ -263,16 +266,80 @@ def test_every_check_id_is_documented_and_tested():
     assert documented == tested
 
 
-@pytest.mark.parametrize(("value", "errors"), [(0, 0), (2.5, 0), (-1, 1), ("1", 1), (True, 1)])
+# Numbers no setting of seconds may be: NaN compares false to every bound, an
+# infinity is no duration, and an int this large overflows a float.
+HUGE_INT = 10**400
+NOT_FINITE = [float("inf"), float("nan"), HUGE_INT]
+
+
+def short_id(value: object) -> str | None:
+    """HUGE_INT in a test's name, instead of its 401 digits."""
+    return "10**400" if value == HUGE_INT else None
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [(0, 0), (2.5, 0), (-1, 1), ("1", 1), (True, 1)] + [(value, 1) for value in NOT_FINITE],
+    ids=short_id,
+)
 def test_the_batch_setting_is_checked(settings, value, errors):
     settings.CRONJOBS_BATCH_SECONDS = value
     found = cronjobs_checks.check_batch_seconds()
     assert [error.id for error in found] == ["django_cronjobs.E018"] * errors
 
 
+@pytest.mark.parametrize("value", [-1, "1", *NOT_FINITE], ids=short_id)
+def test_a_batch_setting_the_check_refuses_turns_batches_off(settings, value):
+    from django_cronjobs.engine.batches import batch_seconds
+
+    settings.CRONJOBS_BATCH_SECONDS = value
+    assert batch_seconds() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", NOT_FINITE, ids=short_id)
+def test_a_batch_setting_of_any_value_never_breaks_a_tick(settings, value):
+    settings.CRONJOBS_BATCH_SECONDS = value
+    report = Runner().run([GOOD])
+    assert [result.outcome for result in report.results] == ["succeeded"]
+
+
+TASK_JOB = "tests.task_jobs.TaskJob"
+
+
 @pytest.mark.parametrize(
     ("value", "errors"),
-    [(3600, 0), (0.5, 0), (None, 0), (0, 1), (-5, 1), ("3600", 1), (float("inf"), 0), (True, 1)],
+    [(600, 0), (0.5, 0), (0, 1), (-1, 1), ("600", 1), (True, 1)]
+    + [(value, 1) for value in NOT_FINITE],
+    ids=short_id,
+)
+def test_the_task_start_setting_is_checked(settings, value, errors):
+    settings.CRON_CLASSES = [TASK_JOB]
+    settings.CRONJOBS_TASK_START_SECONDS = value
+    found = cronjobs_checks.check_task_backends()
+    assert [(m.id, "CRONJOBS_TASK_START_SECONDS" in m.msg) for m in found] == [
+        ("django_cronjobs.E019", True)
+    ] * errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["600", *NOT_FINITE], ids=short_id)
+def test_a_task_start_setting_the_check_refuses_never_breaks_a_tick(settings, value):
+    settings.CRONJOBS_TASK_START_SECONDS = value
+    report = Runner().run([GOOD, TASK_JOB])
+    assert [result.outcome for result in report.results] == ["succeeded", "broken"]
+    assert "CRONJOBS_TASK_START_SECONDS" in report.broken[0].detail
+    assert not CronJobLog.objects.filter(code="tasks.immediate").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        *[(3600, 0), (0.5, 0), (None, 0), (0, 1), (-5, 1), ("3600", 1), (True, 1)],
+        # Infinity is a limit no clock exceeds; NaN and an int no float holds are none.
+        *[(float("inf"), 0), (float("nan"), 1), (HUGE_INT, 1)],
+    ],
+    ids=short_id,
 )
 def test_the_clock_skew_limit_is_checked(settings, value, errors):
     settings.CRONJOBS_CLOCK_SKEW_LIMIT = value
@@ -283,7 +350,7 @@ def test_the_clock_skew_limit_is_checked(settings, value, errors):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value", ["3600", -1, float("inf"), None])
+@pytest.mark.parametrize("value", ["3600", -1, None, *NOT_FINITE], ids=short_id)
 def test_a_clock_skew_limit_of_any_value_never_breaks_a_tick(settings, value):
     settings.CRONJOBS_CLOCK_SKEW_LIMIT = value
     report = Runner().run([GOOD])

@@ -98,6 +98,44 @@ def test_inserting_states_retries_a_deadlock(monkeypatch):
     assert CronJobState.objects.count() == 2
 
 
+def always_deadlocking(tries: list[int]):
+    from django.db import OperationalError
+
+    def statement():
+        tries.append(len(tries) + 1)
+        raise OperationalError(1213, "Deadlock found when trying to get lock")
+
+    return statement
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_keeps_losing_deadlocks_gives_up_after_a_few_tries(monkeypatch):
+    from django.db import OperationalError
+
+    from django_cronjobs.store import deadlocks
+
+    pauses: list[float] = []
+    monkeypatch.setattr(deadlocks, "sleep", pauses.append)
+    tries: list[int] = []
+    with pytest.raises(OperationalError):
+        deadlocks.retrying_deadlocks(always_deadlocking(tries))
+    assert tries == [1, 2, 3, 4, 5]
+    assert len(pauses) == 4
+    assert all(0.01 * n <= pause <= 0.05 * n for n, pause in enumerate(pauses, 1))
+
+
+@pytest.mark.django_db
+def test_a_deadlock_inside_a_callers_transaction_is_not_tried_again():
+    from django.db import OperationalError
+
+    from django_cronjobs.store import deadlocks
+
+    tries: list[int] = []
+    with pytest.raises(OperationalError):
+        deadlocks.retrying_deadlocks(always_deadlocking(tries))
+    assert tries == [1]
+
+
 @pytest.mark.django_db
 def test_failed_runs_are_neither_running_nor_waiting_nor_missed_slots():
     from django.utils import timezone

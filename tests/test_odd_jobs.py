@@ -10,7 +10,7 @@ from django.db import connection
 
 from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
-from tests.conftest import runcrons_command
+from tests.conftest import refusing_non_ascii, runcrons_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,6 +78,22 @@ def test_a_connection_killed_mid_job_still_gets_its_outcome_recorded():
     run = CronJobLog.objects.get(code="tests.connection_killed")
     assert run.message == "survived"
     assert not CronJobState.objects.filter(locked=True).exists()
+
+
+def test_a_message_the_database_refuses_is_stored_escaped(monkeypatch, caplog):
+    from django_cronjobs.store import claims
+    from tests.jobs import ReturnsJob
+
+    monkeypatch.setattr(ReturnsJob, "value", "emoji \N{PARTY POPPER} ok")
+    monkeypatch.setattr(claims, "finish_run", refusing_non_ascii(claims.finish_run))
+    assert outcomes("tests.jobs.ReturnsJob")["tests.returns"] == "succeeded"
+    run = CronJobLog.objects.get(code="tests.returns")
+    assert (run.status, run.message) == (RunStatus.SUCCEEDED, "emoji \\U0001f389 ok")
+    assert CronJobState.objects.get(job_name="tests.returns").locked is False
+    assert (
+        'Storing the outcome of tests.returns failed (DataError: (1366, "Incorrect string '
+        "value: '\\xF0\\x9F\\x8E\\x89'\")); retrying"
+    ) in caplog.messages
 
 
 def test_database_down_at_tick_start_is_one_line_and_exit_status_3(tmp_path):

@@ -32,7 +32,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from ..jobs.base import load_jobs
+from ..jobs.base import job_path, load_jobs
 from ..models import CronJob, RunStatus
 from ..monitoring import controls
 from ..monitoring.overview import JobStatus, job_statuses, upcoming_runs
@@ -225,7 +225,7 @@ class CronJobAdmin(ReadOnlyAdmin):
             "title": code,
             "row": row,
             "job": job,
-            "job_path": f"{job.job_class.__module__}.{job.job_class.__qualname__}",
+            "job_path": job_path(job.job_class),
             "recent_runs": RECENT_RUNS,
             "runs": [self._run_line(run) for run in runs[:TABLE_RUNS]],
             "chart": duration_chart(runs),

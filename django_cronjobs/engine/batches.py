@@ -28,22 +28,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
-from ..conf import conf, is_seconds
-from ..databases import in_transaction
+from ..conf import conf, is_finite_seconds
 from ..jobs.base import CronJobBase
 from ..locks import LockBackend
+from ..locks.base import guards_in_claim
 from ..models import CronJobLog, RunStatus
 from ..store import batch_claims
 from ..store.claims import Claim
 from ..store.job_states import MOMENTS, JobState
-from ..text.log_text import as_ascii
-from .execution import Execution
+from .execution import Execution, store_outcomes
 from .heartbeat import LeaseKeeper
 from .interruption import signal_pending, signals_deferred
-from .slot_runs import SlotRuns, guards_in_claim
+from .slot_runs import SlotRuns
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -62,7 +60,7 @@ def batch_seconds() -> float:
     """``CRONJOBS_BATCH_SECONDS`` as a number; 0 (no batches) when it is not one
     (the system check django_cronjobs.E018 reports it)."""
     value = conf.BATCH_SECONDS
-    return float(value) if is_seconds(value, zero=True) else 0.0
+    return float(value) if is_finite_seconds(value, zero=True) else 0.0
 
 
 def most_runs() -> int:
@@ -263,18 +261,13 @@ class Batch:
     @staticmethod
     def _finish(runs: list[CronJobLog], token: str) -> None:
         """Store outcomes; messages the database refuses are stored escaped."""
-        try:
-            batch_claims.finish_runs(runs, token)
-            return
-        except DatabaseError as error:
-            logger.warning(
+        store_outcomes(
+            runs,
+            lambda: batch_claims.finish_runs(runs, token),
+            lambda error: logger.warning(
                 "Storing the outcomes of %d runs failed (%s); retrying", len(runs), error
-            )
-        if not in_transaction():
-            close_old_connections()
-        for run in runs:
-            run.message = as_ascii(run.message)
-        batch_claims.finish_runs(runs, token)
+            ),
+        )
 
 
 class BatchHeartbeat(LeaseKeeper):

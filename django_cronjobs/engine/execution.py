@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -15,7 +16,7 @@ from .. import signals
 from ..conf import conf
 from ..databases import in_transaction
 from ..exceptions import Interrupted
-from ..jobs.base import CronJobBase
+from ..jobs.base import CronJobBase, job_path
 from ..jobs.package_logger import package_logger
 from ..locks.base import LockBackend
 from ..models import CronJobLog, RunStatus
@@ -178,24 +179,39 @@ class Execution:
 
     def record(self, run: CronJobLog) -> None:
         """Store the outcome; a message the database refuses is stored escaped."""
-        try:
-            claims.finish_run(run, self.lock_token)
-            return
-        except DatabaseError as error:
-            logger.warning(
+        store_outcomes(
+            [run],
+            lambda: claims.finish_run(run, self.lock_token),
+            lambda error: logger.warning(
                 "Storing the outcome of %s failed (%s: %s); retrying",
                 run.code,
                 type(error).__name__,
                 first_line(error),
-            )
-        if not in_transaction():
-            close_old_connections()
+            ),
+        )
+
+
+def store_outcomes(
+    runs: Sequence[CronJobLog],
+    store: Callable[[], object],
+    log_refusal: Callable[[DatabaseError], None],
+) -> None:
+    """``store()`` the outcomes of ``runs``; if the database refuses, log it with
+    ``log_refusal`` and store them again, their messages escaped as ASCII.
+
+    A column whose charset cannot hold a message (MySQL's utf8mb3 and an
+    emoji) must not cost the run its outcome. An error the second time is raised.
+    """
+    try:
+        store()
+        return
+    except DatabaseError as error:
+        log_refusal(error)
+    if not in_transaction():
+        close_old_connections()  # the refusal may have broken the connection
+    for run in runs:
         run.message = as_ascii(run.message)
-        claims.finish_run(run, self.lock_token)
-
-
-def job_path(job_class: type[CronJobBase]) -> str:
-    return f"{job_class.__module__}.{job_class.__qualname__}"
+    store()
 
 
 def discard_leaked_transaction(run: CronJobLog) -> None:

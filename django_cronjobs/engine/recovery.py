@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import CronJobLog, CronJobState, RunStatus
-from ..store.claims import host_id
+from ..store.claims import FREED_LOCK, host_id
 from ..store.processes import is_alive, start_time
 
 logger = logging.getLogger("django_cronjobs")
@@ -97,7 +97,7 @@ def _abandon(run: CronJobLog, why: str) -> bool:
     logger.warning("Cron job %s run %s abandoned: %s", run.code, run.pk, why)
     state = CronJobState.objects.filter(job_name=run.code)
     state.filter(locked=True, locked_by_host=run.hostname, locked_by_pid=run.pid).update(
-        locked=False, lock_token="", lock_expires_at=None
+        **FREED_LOCK
     )
     state.filter(last_status=RunStatus.RUNNING).update(
         last_status=RunStatus.ABANDONED,

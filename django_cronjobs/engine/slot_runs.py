@@ -24,6 +24,7 @@ from ..databases import database_for_write, in_transaction
 from ..exceptions import LockBackendUnavailable
 from ..jobs.base import CronJobBase, Problem
 from ..locks import LockBackend
+from ..locks.base import guards_in_claim
 from ..models import CronJobLog, RunStatus
 from ..monitoring.notifications import notify_failures
 from ..schedules.schedule import SlotPlan
@@ -254,9 +255,3 @@ def lock_held(state: JobState) -> bool:
     """Whether the state read at the start of the tick showed a live database lock."""
     expires = state.lock_expires_at
     return state.locked and (expires is None or expires >= timezone.now())
-
-
-def guards_in_claim(lock: LockBackend | type[LockBackend]) -> bool:
-    """Whether the lock is taken by the claim itself (the database lock)."""
-    # A custom backend written for django-cron lacks the flag.
-    return bool(getattr(lock, "guards_in_claim", False))

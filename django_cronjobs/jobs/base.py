@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -14,7 +13,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from ..conf import conf
+from ..conf import conf, is_finite_seconds
 from ..schedules.schedule import Schedule
 
 CODE_MAX_LENGTH = 64  # CronJobLog.code
@@ -243,16 +242,11 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
             )
         )
     timeout = getattr(job_class, "TIMEOUT_SECONDS", None)
-    if timeout is not None and not (
-        isinstance(timeout, int | float)
-        and not isinstance(timeout, bool)
-        and math.isfinite(timeout)
-        and timeout > 0
-    ):
+    if timeout is not None and not is_finite_seconds(timeout, zero=False):
         problems.append(
             Problem(
                 "django_cronjobs.E011",
-                f"{job_class.__name__}.TIMEOUT_SECONDS must be a number of seconds > 0, "
+                f"{job_class.__name__}.TIMEOUT_SECONDS must be a finite number of seconds > 0, "
                 f"not {timeout!r}.",
             )
         )
@@ -270,6 +264,12 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
             for found in schedule.problems()
         )
     return problems
+
+
+def job_path(job_class: type) -> str:
+    """The dotted path of ``job_class``: how CRON_CLASSES, runcrons and a child
+    process name it."""
+    return f"{job_class.__module__}.{job_class.__qualname__}"
 
 
 def unstorable_characters(code: str) -> list[str]:
@@ -305,7 +305,7 @@ def _not_a_path(value: object) -> JobEntry:
     """The entry of a CRON_CLASSES item that is not a string."""
     hint = "CRON_CLASSES lists dotted paths, for example 'myapp.cron.MyCronJob'."
     if isinstance(value, type):
-        hint = f"Write its path: '{value.__module__}.{value.__qualname__}'."
+        hint = f"Write its path: '{job_path(value)}'."
     problem = Problem(NOT_A_LIST, f"CRON_CLASSES must list dotted paths, not {value!r}.", hint)
     return JobEntry(repr(value), problems=[problem])
 
@@ -340,7 +340,7 @@ def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
 
 def class_entry(job_class: type[CronJobBase]) -> JobEntry:
     """An entry for a class given itself rather than by its path."""
-    return _entry_for(f"{job_class.__module__}.{job_class.__qualname__}", job_class)
+    return _entry_for(job_path(job_class), job_class)
 
 
 def _configured_jobs() -> list[JobEntry]:

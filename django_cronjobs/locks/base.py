@@ -59,5 +59,12 @@ class LockBackend:
             self.release()
 
 
+def guards_in_claim(lock: LockBackend | type[LockBackend]) -> bool:
+    """Whether runcrons takes ``lock`` (a backend or its class) in the claim itself,
+    as the ``database`` backend's is (see :attr:`LockBackend.guards_in_claim`)."""
+    # A custom backend written for django-cron may lack the flag.
+    return bool(getattr(lock, "guards_in_claim", False))
+
+
 # django-cron's name for the base class.
 DjangoCronJobLock = LockBackend

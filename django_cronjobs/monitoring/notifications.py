@@ -17,7 +17,7 @@ from django.core.mail import mail_admins
 from django.utils import timezone
 
 from ..conf import conf
-from ..jobs.base import CronJobBase, load_jobs
+from ..jobs.base import CronJobBase, job_path, load_jobs
 from ..models import CronJobLog, CronJobState
 
 logger = logging.getLogger("django_cronjobs")
@@ -70,7 +70,7 @@ def _send_failing(job_class: type[CronJobBase], state: CronJobState) -> str | No
         f"{state.failure_streak} times in a row"
     )
     lines = [
-        f"The cron job {state.job_name} ({job_class.__module__}.{job_class.__qualname__}) has "
+        f"The cron job {state.job_name} ({job_path(job_class)}) has "
         f"not succeeded in its last {state.failure_streak} runs.",
         f"Schedule: {job_class.schedule.describe()}.",
     ]

@@ -15,10 +15,9 @@ from datetime import datetime, time
 from django.db import transaction
 from django.utils import timezone
 
-from ..conf import conf, is_seconds
+from ..conf import conf, is_finite_seconds
 from ..databases import database_for_write
-from ..engine.execution import job_path
-from ..jobs.base import CronJobBase
+from ..jobs.base import CronJobBase, job_path
 from ..models import CronJobLog, CronJobState, RunStatus
 from ..store import claims
 from ..text.log_text import as_log_text
@@ -37,8 +36,8 @@ def usable(job_class: type[CronJobBase], alias: str, database_lock: bool) -> str
             "runcrons exits, before the worker runs the job."
         )
     start = conf.TASK_START_SECONDS
-    if not is_seconds(start, zero=False):
-        return f"CRONJOBS_TASK_START_SECONDS must be a number of seconds > 0, not {start!r}."
+    if not is_finite_seconds(start, zero=False):
+        return f"CRONJOBS_TASK_START_SECONDS must be a finite number of seconds > 0, not {start!r}."
     try:
         backend(alias)
         from ..tasks import run_cron_job

@@ -3,7 +3,6 @@ the system check id and message that reports it."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,14 +52,22 @@ def minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[Schedul
     return []
 
 
-def is_seconds(value: Any) -> bool:
-    """A finite number of seconds from 0 to a day."""
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and 0 <= value <= MAX_SECONDS
-    )
+def is_seconds_between(value: Any, low: float, high: float, *, above_low: bool = False) -> bool:
+    """Whether ``value`` is a number of seconds (an int or a float, not a bool)
+    from ``low`` (or above it, with ``above_low``) to ``high``.
+
+    The bounds are compared, nothing is converted: NaN, which compares false,
+    never passes; infinity passes only an infinite ``high``; and an int too
+    large for a float is refused by a finite ``high`` instead of overflowing.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return (low < value if above_low else low <= value) and value <= high
+
+
+def is_seconds_within_a_day(value: Any) -> bool:
+    """A schedule's number of seconds: from 0 to a day (so finite)."""
+    return is_seconds_between(value, 0, MAX_SECONDS)
 
 
 def missed_problems(schedule: Any) -> list[ScheduleProblem]:
@@ -81,7 +88,7 @@ def missed_problems(schedule: Any) -> list[ScheduleProblem]:
             )
         )
     deadline = schedule.starting_deadline_seconds
-    if deadline is not None and not is_seconds(deadline):
+    if deadline is not None and not is_seconds_within_a_day(deadline):
         found.append(
             ScheduleProblem(
                 "django_cronjobs.E017",

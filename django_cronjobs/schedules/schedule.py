@@ -23,7 +23,7 @@ from .problems import (
     ScheduleProblem,
     cron_problems,
     days_problems,
-    is_seconds,
+    is_seconds_within_a_day,
     minutes_problems,
     missed_problems,
     times_problems,
@@ -183,7 +183,7 @@ class Schedule:
         found += minutes_problems(
             self.retry_after_failure_mins, "retry_after_failure_mins", allow_zero=False
         )
-        if not is_seconds(self.run_tolerance_seconds):
+        if not is_seconds_within_a_day(self.run_tolerance_seconds):
             found.append(
                 ScheduleProblem(
                     "django_cronjobs.E011",

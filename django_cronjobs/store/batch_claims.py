@@ -11,11 +11,9 @@ rows of a whole batch, one for a batch's outcomes.
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
-from time import sleep
 
 from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.models import (
@@ -30,6 +28,7 @@ from ..databases import database_for_write, in_transaction
 from ..models import CronJobLog, CronJobState, RunStatus
 from . import claims, postgres_batches
 from .claims import Claim
+from .deadlocks import retrying_deadlocks
 from .job_states import JobState
 from .update_sql import Statement
 
@@ -45,30 +44,32 @@ def claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim] | None:
     may deadlock on MySQL or PostgreSQL; the loser tries again (outside a
     caller's transaction).
     """
-    for attempt in range(claims.DEADLOCK_RETRIES):
-        try:
-            if one_statement():
-                # Alone, the statement is its own transaction; inside a
-                # caller's, a savepoint keeps a refusal from breaking it.
-                with (
-                    transaction.atomic(using=database_for_write())
-                    if in_transaction()
-                    else (nullcontext())
-                ):
-                    return postgres_batches.claim_and_start(wanted, token)
-            with transaction.atomic(using=database_for_write()):
-                return _start(_claim(wanted, token))
-        except IntegrityError:
-            for claim in wanted:
-                claim.run = None
-            return None
-        except OperationalError:
-            for claim in wanted:
-                claim.run = None
-            if in_transaction() or attempt == claims.DEADLOCK_RETRIES - 1:
-                raise
-            sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-    return []  # pragma: no cover - the loop returns or raises
+    try:
+        return retrying_deadlocks(lambda: _claim_and_start(wanted, token))
+    except IntegrityError:
+        _forget_runs(wanted)
+        return None
+    except OperationalError:
+        _forget_runs(wanted)
+        raise
+
+
+def _claim_and_start(wanted: Sequence[Claim], token: str) -> list[Claim]:
+    """One try of :func:`claim_and_start`, in one transaction."""
+    _forget_runs(wanted)  # set by a try the database rolled back
+    if one_statement():
+        # Alone, the statement is its own transaction; inside a
+        # caller's, a savepoint keeps a refusal from breaking it.
+        with transaction.atomic(using=database_for_write()) if in_transaction() else nullcontext():
+            return postgres_batches.claim_and_start(wanted, token)
+    with transaction.atomic(using=database_for_write()):
+        return _start(_claim(wanted, token))
+
+
+def _forget_runs(wanted: Sequence[Claim]) -> None:
+    """Drop the ``running`` rows that a claim the database rolled back put on ``wanted``."""
+    for claim in wanted:
+        claim.run = None
 
 
 def one_statement() -> bool:
@@ -263,8 +264,8 @@ def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
     streak = sql.column("failure_streak")
     ours = f"{sql.column('lock_token')} = {sql.param(token)}"
 
-    def if_ours(value: str, name: str) -> tuple[str, str]:
-        return name, f"CASE WHEN {ours} THEN {value} ELSE {sql.column(name)} END"
+    def if_ours(name: str, value: object) -> tuple[str, str]:
+        return name, f"CASE WHEN {ours} THEN {sql.param(value)} ELSE {sql.column(name)} END"
 
     changes = [
         per_job("last_run_id", runs, lambda run: run.pk),
@@ -279,13 +280,9 @@ def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
             if failures
             else "0",
         ),
-        # On MySQL an assignment sees the ones before it: lock_token goes last.
-        ("locked", f"CASE WHEN {ours} THEN {sql.param(False)} ELSE {sql.column('locked')} END"),
-        ("lock_expires_at", f"CASE WHEN {ours} THEN NULL ELSE {sql.column('lock_expires_at')} END"),
-        (
-            "lock_token",
-            f"CASE WHEN {ours} THEN {sql.param('')} ELSE {sql.column('lock_token')} END",
-        ),
+        # On MySQL an assignment sees the ones before it: the lock's columns go
+        # last, lock_token (which each of them tests) last of all.
+        *(if_ours(name, value) for name, value in claims.FREED_LOCK.items()),
     ]
     sql.update(", ".join(f"{sql.column(name)} = {value}" for name, value in changes))
     sql.where(f"{sql.column('job_name')} IN {sql.params([run.code for run in runs])}")
@@ -317,7 +314,5 @@ def give_back(unstarted: Sequence[Claim], before: dict[str, JobState], token: st
                 last_slot=state.last_slot,
                 last_status=state.last_status,
                 last_started_at=state.last_started_at,
-                locked=False,
-                lock_token="",
-                lock_expires_at=None,
+                **claims.FREED_LOCK,
             )

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from time import sleep
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Model, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -27,10 +27,23 @@ from django.utils import timezone
 from ..conf import conf
 from ..databases import database_for_write, in_transaction
 from ..models import CronJobLog, CronJobState, RunStatus
+from .deadlocks import retrying_deadlocks
 from .processes import own_start_time
 
 if TYPE_CHECKING:
     from ..locks.base import LockBackend
+
+
+FREED_LOCK: Mapping[str, object] = MappingProxyType(
+    {"locked": False, "lock_expires_at": None, "lock_token": ""}
+)
+"""The columns of a job's state row that free its database lock, and their values.
+
+``lock_token`` comes last: statements that free the lock only where a token
+still holds it test that column in each assignment, and on MySQL an
+assignment sees the ones written before it. The host, pid and time of the
+last holder stay (nothing reads them while the lock is free).
+"""
 
 
 @dataclass
@@ -75,17 +88,7 @@ def insert_ignoring_duplicates(model: type[Model], rows: list[Any]) -> None:
     again is safe. (Inside a caller's transaction a deadlock aborts the
     whole transaction: there it is not retried.)
     """
-    for attempt in range(DEADLOCK_RETRIES):
-        try:
-            model._default_manager.bulk_create(rows, ignore_conflicts=True)
-            return
-        except OperationalError:
-            if in_transaction() or attempt == DEADLOCK_RETRIES - 1:
-                raise
-            sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-
-
-DEADLOCK_RETRIES = 5
+    retrying_deadlocks(lambda: model._default_manager.bulk_create(rows, ignore_conflicts=True))
 
 
 def claim(
@@ -242,9 +245,7 @@ def finish_run(
             )
             return
         rows = CronJobState.objects.filter(job_name=run.code)
-        if lock_token and rows.filter(lock_token=lock_token).update(
-            locked=False, lock_token="", lock_expires_at=None, **changes
-        ):
+        if lock_token and rows.filter(lock_token=lock_token).update(**FREED_LOCK, **changes):
             return
         rows.update(**changes)
 
@@ -306,6 +307,4 @@ def take_back_slot(code: str, wrong: datetime, slot: datetime) -> bool:
 
 def release_lock(code: str, token: str) -> None:
     """Drop the database lock on ``code`` if ``token`` still holds it."""
-    CronJobState.objects.filter(job_name=code, lock_token=token).update(
-        locked=False, lock_token="", lock_expires_at=None
-    )
+    CronJobState.objects.filter(job_name=code, lock_token=token).update(**FREED_LOCK)

@@ -111,17 +111,14 @@ def _finish_sql(alias: str) -> str:
     state, log = _columns(CronJobState, alias), _columns(CronJobLog, alias)
     quote = connections[alias].ops.quote_name
 
-    def if_ours(name: str, value: str) -> str:
+    def if_ours(name: str) -> str:
         return (
             f"{state[name]} = CASE WHEN state.{state['lock_token']} = %(token)s "
-            f"THEN {value} ELSE state.{state[name]} END"
+            f"THEN %(freed_{name})s ELSE state.{state[name]} END"
         )
 
     # Each assignment reads the row as it was: lock_token is tested as before.
-    unlock = ", ".join(
-        if_ours(name, value)
-        for name, value in (("locked", "false"), ("lock_expires_at", "NULL"), ("lock_token", "''"))
-    )
+    unlock = ", ".join(if_ours(name) for name in claims.FREED_LOCK)
     return (
         "WITH outcome (id, status, is_success, start_time, end_time, message) AS ("
         "SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(successes)s::boolean[], "
@@ -164,6 +161,7 @@ def finish_runs(runs: Sequence[CronJobLog], token: str) -> set[int]:
         "messages": [run.message for run in runs],
         "running": RunStatus.RUNNING.value,
         "token": token,
+        **{f"freed_{name}": value for name, value in claims.FREED_LOCK.items()},
     }
     with connections[alias].cursor() as cursor:
         cursor.execute(_finish_sql(alias), params)

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from django_cronjobs.jobs.base import NO_JOBS
+from django_cronjobs.jobs.base import NO_JOBS, job_path
 from django_cronjobs.management.tick_command import database_error
 from django_cronjobs.monitoring import controls
 from django_cronjobs.monitoring.overview import (
@@ -231,13 +231,9 @@ def check_summary(found: Standing) -> str:
 def find_job(wanted: str) -> JobStatus:
     """The configured job with the code or class path ``wanted``."""
     for job in job_statuses():
-        if wanted in (job.code, job_path(job)):
+        if wanted in (job.code, job_path(job.job_class)):
             return job
     raise CommandError(f"No configured cron job has the code or path {wanted!r}.")
-
-
-def job_path(job: JobStatus) -> str:
-    return f"{job.job_class.__module__}.{job.job_class.__qualname__}"
 
 
 def moment(value: datetime | None, job: JobStatus) -> str:
