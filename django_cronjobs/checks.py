@@ -1,33 +1,7 @@
 """System checks: every misconfiguration django_cronjobs can see, with a stable id.
 
-=====================  ===============================================
-id                     problem
-=====================  ===============================================
-django_cronjobs.E001   a CRON_CLASSES entry cannot be imported
-django_cronjobs.E002   an entry is not a CronJobBase subclass
-django_cronjobs.E003   a job has no code
-django_cronjobs.E004   a job's code is not a string of 1-64 characters
-django_cronjobs.E005   two jobs share a code
-django_cronjobs.E006   a job's schedule is not a Schedule
-django_cronjobs.E007   invalid cron expression
-django_cronjobs.E008   cron expression that never fires
-django_cronjobs.E009   invalid run_at_times
-django_cronjobs.E010   schedule with nothing to run on
-django_cronjobs.E011   invalid minutes or seconds in a schedule
-django_cronjobs.E012   invalid run_weekly_on_days / run_monthly_on_days
-django_cronjobs.E013   unknown time zone
-django_cronjobs.E014   unknown lock backend
-django_cronjobs.E015   CRON_CLASSES is not a list of dotted paths
-django_cronjobs.E016   the cache lock names an unknown cache
-django_cronjobs.E017   invalid missed_slots, replay_limit or starting_deadline_seconds
-django_cronjobs.E018   CRONJOBS_BATCH_SECONDS is not a finite number of seconds >= 0
-django_cronjobs.E019   a job cannot be handed to its task backend
-django_cronjobs.E020   a job's code contains control characters (NUL...)
-django_cronjobs.E021   CRONJOBS_CLOCK_SKEW_LIMIT is not a number of seconds > 0 or None
-django_cronjobs.E022   a job class does not define do()
-django_cronjobs.W001   the cache lock on a cache that cannot lock across processes
-django_cronjobs.W002   CRON_CLASSES lists no jobs
-=====================  ===============================================
+The ids, what each reports and its usual hint are in
+:mod:`django_cronjobs.check_ids` (and ``docs/checks.md``).
 
 The problems of CRON_CLASSES and its jobs (E001-E013, E015, E017, E019,
 E020, E022) concern those jobs only: runcrons reports them and runs the others.
@@ -48,7 +22,16 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULT_CLOCK_SKEW_LIMIT, conf, is_clock_skew_limit, is_finite_seconds
+from .check_ids import (
+    BY_ID,
+    E014,
+    E016,
+    E018,
+    E019,
+    E021,
+    W001,
+)
+from .conf import conf, is_clock_skew_limit, is_finite_seconds
 from .jobs.base import NO_JOBS, load_jobs
 from .locks import lock_backend_class
 from .locks.base import guards_in_claim
@@ -57,33 +40,6 @@ PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
 )
-
-
-# What to do about each problem, where the problem itself has no better hint.
-HINTS = {
-    "django_cronjobs.E001": "Check the dotted path in CRON_CLASSES.",
-    "django_cronjobs.E002": "List subclasses of django_cronjobs.CronJobBase in CRON_CLASSES.",
-    "django_cronjobs.E003": "Set code = 'app.job_name' on the class.",
-    "django_cronjobs.E004": "Use a code of 1 to 64 characters, such as 'app.job_name'.",
-    "django_cronjobs.E005": "Give each job a code of its own; the code keys its history.",
-    "django_cronjobs.E006": "Set schedule = Schedule(...) on the class.",
-    "django_cronjobs.E007": "Use five fields (minute hour day month weekday) or a macro.",
-    "django_cronjobs.E008": "Pick days and months that exist together (not 31 February).",
-    "django_cronjobs.E009": "Write run_at_times as a list of 'HH:MM' strings.",
-    "django_cronjobs.E010": "Give run_every_mins, run_at_times or cron.",
-    "django_cronjobs.E011": "Use whole minutes >= 0 and seconds >= 0, within ten years.",
-    "django_cronjobs.E012": "Use lists of weekdays 0-6 (0 is Monday) or month days 1-31.",
-    "django_cronjobs.E013": "Use a zone name from the tz database, such as 'Europe/Berlin'.",
-    "django_cronjobs.E015": "Write CRON_CLASSES as a list of dotted class paths.",
-    "django_cronjobs.E017": "missed_slots: 'latest', 'skip' or 'replay'; limits >= 0.",
-    "django_cronjobs.E019": "Name a backend of TASKS and use the 'database' lock backend.",
-    "django_cronjobs.E020": (
-        "Use printable text: PostgreSQL cannot store NUL; line breaks garble logs."
-    ),
-    "django_cronjobs.E022": (
-        "Define do(self) on the class: the job's work; what it returns is kept."
-    ),
-}
 
 
 def job_problem_level() -> type[checks.Error] | type[checks.Warning]:
@@ -114,7 +70,7 @@ def check_cron_classes(
     return [
         level(
             problem.message,
-            hint=problem.hint or HINTS.get(problem.check_id),
+            hint=problem.hint or BY_ID[problem.check_id].hint or None,
             obj=entry.name,
             id=problem.check_id,
         )
@@ -132,8 +88,8 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
         return [
             checks.Error(
                 f"Unknown lock backend {name!r}: {error}",
-                hint="Use 'database', 'cache', 'file', a dotted path to a lock class, or None.",
-                id="django_cronjobs.E014",
+                hint=E014.hint,
+                id=E014.id,
             )
         ]
     from .locks.cache import CacheLock
@@ -145,8 +101,8 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
         return [
             checks.Error(
                 f"The cache lock uses the cache {conf.CACHE!r}, which CACHES does not define.",
-                hint="Set CRONJOBS_CACHE to an alias of CACHES (default 'default').",
-                id="django_cronjobs.E016",
+                hint=E016.hint,
+                id=E016.id,
             )
         ]
     if cache_settings.get("BACKEND") in PER_PROCESS_CACHES:
@@ -154,8 +110,8 @@ def check_lock_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             checks.Warning(
                 f"The cache lock uses {cache_settings['BACKEND']}, which cannot lock "
                 "across processes.",
-                hint="Use Redis or Memcached, or the default 'database' lock backend.",
-                id="django_cronjobs.W001",
+                hint=W001.hint,
+                id=W001.id,
             )
         ]
     return []
@@ -169,8 +125,8 @@ def check_batch_seconds(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             checks.Error(
                 "CRONJOBS_BATCH_SECONDS must be a finite number of seconds, 0 or more; "
                 f"got {value!r}.",
-                hint="0 claims and records each run on its own; runs are not batched meanwhile.",
-                id="django_cronjobs.E018",
+                hint=E018.hint,
+                id=E018.id,
             )
         ]
     return []
@@ -184,9 +140,8 @@ def check_clock_skew_limit(app_configs: Any = None, **kwargs: Any) -> list[check
             checks.Error(
                 "CRONJOBS_CLOCK_SKEW_LIMIT must be a number of seconds above 0, or None; "
                 f"got {value!r}.",
-                hint=f"None turns the guard off; runcrons uses {DEFAULT_CLOCK_SKEW_LIMIT:g} "
-                "meanwhile.",
-                id="django_cronjobs.E021",
+                hint=E021.hint,
+                id=E021.id,
             )
         ]
     return []
@@ -220,9 +175,9 @@ def check_task_backends(
             errors.append(
                 level(
                     problem,
-                    hint=HINTS["django_cronjobs.E019"],
+                    hint=E019.hint,
                     obj=entry.name,
-                    id="django_cronjobs.E019",
+                    id=E019.id,
                 )
             )
     return errors

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from django_cronjobs import checks
+from django_cronjobs import check_ids
 from django_cronjobs.conf import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,12 +118,20 @@ def nav_pages(config: Path) -> list[str]:
 
 
 def test_the_table_of_checks_lists_every_check_id_and_no_other():
-    in_code = {
-        line.split()[0]
-        for line in (checks.__doc__ or "").splitlines()
-        if "django_cronjobs." in line
-    }
+    in_code = set(check_ids.BY_ID)
     assert first_column((DOCS / "checks.md").read_text()) == in_code
+
+
+def test_the_table_of_checks_gives_each_check_its_catalogued_hint():
+    rows = re.findall(
+        r"^\| `(django_cronjobs\.[EW]\d{3})` \|.*\| ([^|]+) \|$",
+        (DOCS / "checks.md").read_text(),
+        re.MULTILINE,
+    )
+    assert len(rows) == len(check_ids.CATALOGUE)
+    assert {check_id: hint.strip() for check_id, hint in rows} == {
+        check.id: check.hint for check in check_ids.CATALOGUE
+    }
 
 
 def test_the_table_of_settings_lists_every_setting_and_no_other():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..check_ids import E011
 from ..jobs.base import CronJobBase, Problem
 from ..schedules.schedule import SlotPlan
 from ..store.due_times import known_not_due
@@ -74,7 +75,7 @@ def plan_job(
     except Exception as error:
         # A schedule that passed the checks yet cannot be evaluated must not
         # stop the other jobs.
-        problem = Problem("django_cronjobs.E011", f"schedule failed: {error!r}")
+        problem = Problem(E011.id, f"schedule failed: {error!r}")
         return JobPlan(broken=problem, error=error)
     return JobPlan(slots=tuple(slots.run), slot_plan=slots)
 

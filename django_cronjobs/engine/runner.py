@@ -26,6 +26,7 @@ from datetime import datetime
 from django.db import close_old_connections
 from django.utils import timezone
 
+from ..check_ids import E014
 from ..conf import conf, held_for_a_tick
 from ..databases import in_transaction
 from ..exceptions import Interrupted
@@ -130,7 +131,7 @@ class Runner:
         except (ImportError, AttributeError) as error:
             # Running without the overlap lock the project asked for could run
             # a job twice at once: fail closed.
-            problem = Problem("django_cronjobs.E014", f"Unknown lock backend: {error}")
+            problem = Problem(E014.id, f"Unknown lock backend: {error}")
             for entry in runnable:
                 self.output.broken(entry.code, problem)
             return

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
+from ..check_ids import E019
 from ..conf import conf
 from ..databases import database_for_write, in_transaction
 from ..exceptions import LockBackendUnavailable
@@ -108,7 +109,7 @@ class SlotRuns:
 
             problem = usable(job_class, alias, lock is None or database_lock)
             if problem:
-                self.output.broken(code, Problem("django_cronjobs.E019", problem))
+                self.output.broken(code, Problem(E019.id, problem))
                 return False
         try:
             if lock is not None and not database_lock and not lock.lock():

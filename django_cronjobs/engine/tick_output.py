@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..check_ids import E002, E003
 from ..conf import conf
 from ..jobs.base import CronJobBase, Problem
 from ..jobs.package_logger import package_logger
@@ -33,7 +34,7 @@ from ..text.log_text import failure_reason
 logger = logging.getLogger("django_cronjobs")
 
 # The problems django-cron raised as BadCronJobError: not a job class, no code.
-BAD_CRON_JOB_CHECKS = ("django_cronjobs.E002", "django_cronjobs.E003")
+BAD_CRON_JOB_CHECKS = (E002.id, E003.id)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from ..check_ids import E001, E002, E003, E004, E005, E006, E011, E015, E020, E022, W002
 from ..conf import conf, is_finite_seconds
 from ..schedules.schedule import Schedule
 
@@ -106,7 +107,7 @@ class Problem:
     """Why one configured job cannot run, as a system check id and text.
 
     ``hint`` is for a hint that depends on the case; the usual one of each
-    check is in :data:`django_cronjobs.checks.HINTS`.
+    check is in :mod:`django_cronjobs.check_ids`.
 
     ``console`` is what runcrons says of it instead of ``message``, in
     django-cron's words where django-cron had words for it (code written for
@@ -155,7 +156,7 @@ def import_job(name: str, *, named: bool = False) -> JobEntry:
         )
         entry.problems.append(
             Problem(
-                "django_cronjobs.E001",
+                E001.id,
                 f"Cannot import {name!r}: {type(error).__name__}: {error}",
                 console=f"{not_found} ({type(error).__name__}: {error}). "
                 f"Make sure these are valid cron class names: {name}",
@@ -171,7 +172,7 @@ def _entry_for(name: str, found: Any) -> JobEntry:
     if not (isinstance(found, type) and issubclass(found, CronJobBase)):
         entry.problems.append(
             Problem(
-                "django_cronjobs.E002",
+                E002.id,
                 f"{name!r} is not a subclass of CronJobBase.",
                 console=f"The cron_job to be run must be a subclass of {CronJobBase.__name__}",
             )
@@ -213,7 +214,7 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     if code is None:
         return [
             Problem(
-                "django_cronjobs.E003",
+                E003.id,
                 f"{job_class.__name__} has no code.",
                 console=f"Cron class '{job_class.__name__}' does not have a code attribute",
             )
@@ -222,7 +223,7 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     if not isinstance(code, str) or not code.strip() or len(code) > CODE_MAX_LENGTH:
         problems.append(
             Problem(
-                "django_cronjobs.E004",
+                E004.id,
                 f"{job_class.__name__}.code must be a non-empty string of at most "
                 f"{CODE_MAX_LENGTH} characters, not {code!r}.",
             )
@@ -230,14 +231,14 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     elif unstorable_characters(code):
         problems.append(
             Problem(
-                "django_cronjobs.E020",
+                E020.id,
                 f"{job_class.__name__}.code contains control characters: {code!r}.",
             )
         )
     if getattr(job_class, "do", None) is CronJobBase.do:
         problems.append(
             Problem(
-                "django_cronjobs.E022",
+                E022.id,
                 f"{job_class.__name__} does not define do().",
             )
         )
@@ -245,7 +246,7 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     if timeout is not None and not is_finite_seconds(timeout, zero=False):
         problems.append(
             Problem(
-                "django_cronjobs.E011",
+                E011.id,
                 f"{job_class.__name__}.TIMEOUT_SECONDS must be a finite number of seconds > 0, "
                 f"not {timeout!r}.",
             )
@@ -254,7 +255,7 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     if not isinstance(schedule, Schedule):
         problems.append(
             Problem(
-                "django_cronjobs.E006",
+                E006.id,
                 f"{job_class.__name__}.schedule must be a Schedule, not {schedule!r}.",
             )
         )
@@ -281,11 +282,11 @@ def unstorable_characters(code: str) -> list[str]:
     return [char for char in code if unicodedata.category(char) in ("Cc", "Cs")]
 
 
-NOT_A_LIST = "django_cronjobs.E015"
+NOT_A_LIST = E015.id
 NO_JOBS = Problem(
-    "django_cronjobs.W002",
+    W002.id,
     "CRON_CLASSES lists no jobs: runcrons has nothing to run.",
-    "Add the dotted paths of the job classes to CRON_CLASSES.",
+    W002.hint,
 )
 
 
@@ -406,7 +407,7 @@ def _mark_duplicate_codes(entries: list[JobEntry]) -> None:
         if first is not entry:
             entry.problems.append(
                 Problem(
-                    "django_cronjobs.E005",
+                    E005.id,
                     f"{entry.name!r} uses the code {entry.code!r} of {first.name!r}.",
                     "Give every job its own code.",
                 )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import models
 
+from ..check_ids import E007, E008, E009, E011, E012, E017
 from .slots import expand_cron_macro
 
 # "06:30" and, as django-cron's own examples write it, "6:30".
@@ -44,7 +45,7 @@ def minutes_problems(value: Any, name: str, *, allow_zero: bool) -> list[Schedul
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_MINUTES:
         return [
             ScheduleProblem(
-                "django_cronjobs.E011",
+                E011.id,
                 f"{name} must be a whole number of minutes from {low} to {MAX_MINUTES}, "
                 f"not {value!r}.",
             )
@@ -75,7 +76,7 @@ def missed_problems(schedule: Any) -> list[ScheduleProblem]:
     if schedule.missed_slots not in MissedSlots.values:
         found.append(
             ScheduleProblem(
-                "django_cronjobs.E017",
+                E017.id,
                 f"missed_slots must be one of {', '.join(MissedSlots.values)}, "
                 f"not {schedule.missed_slots!r}.",
             )
@@ -83,15 +84,13 @@ def missed_problems(schedule: Any) -> list[ScheduleProblem]:
     limit = schedule.replay_limit
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         found.append(
-            ScheduleProblem(
-                "django_cronjobs.E017", f"replay_limit must be from 1 to 1000, not {limit!r}."
-            )
+            ScheduleProblem(E017.id, f"replay_limit must be from 1 to 1000, not {limit!r}.")
         )
     deadline = schedule.starting_deadline_seconds
     if deadline is not None and not is_seconds_within_a_day(deadline):
         found.append(
             ScheduleProblem(
-                "django_cronjobs.E017",
+                E017.id,
                 "starting_deadline_seconds must be a number of seconds from 0 to "
                 f"{MAX_SECONDS}, not {deadline!r}.",
             )
@@ -103,7 +102,7 @@ def times_problems(times: Any) -> list[ScheduleProblem]:
     if isinstance(times, str) or not isinstance(times, Iterable):
         return [
             ScheduleProblem(
-                "django_cronjobs.E009",
+                E009.id,
                 f"run_at_times must be a list of 'HH:MM' strings, not {times!r}.",
             )
         ]
@@ -111,7 +110,7 @@ def times_problems(times: Any) -> list[ScheduleProblem]:
     if bad:
         return [
             ScheduleProblem(
-                "django_cronjobs.E009",
+                E009.id,
                 f"run_at_times has invalid times: {', '.join(map(repr, bad))}.",
                 "Write each time as 'HH:MM' (or 'H:MM'), 00:00 to 23:59.",
             )
@@ -123,14 +122,14 @@ def cron_problems(expression: Any) -> list[ScheduleProblem]:
     if expression is None:
         return []
     if not isinstance(expression, str):
-        return [ScheduleProblem("django_cronjobs.E007", f"cron must be a string: {expression!r}.")]
+        return [ScheduleProblem(E007.id, f"cron must be a string: {expression!r}.")]
     from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
     expanded = expand_cron_macro(expression)
     if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
         return [
             ScheduleProblem(
-                "django_cronjobs.E007",
+                E007.id,
                 f"Invalid cron expression {expression!r}.",
                 "Use five fields (minute hour day month weekday) or a macro such as @daily.",
             )
@@ -140,7 +139,7 @@ def cron_problems(expression: Any) -> list[ScheduleProblem]:
     except (CroniterBadDateError, CroniterBadCronError):
         return [
             ScheduleProblem(
-                "django_cronjobs.E008",
+                E008.id,
                 f"The cron expression {expression!r} never fires.",
             )
         ]
@@ -151,13 +150,13 @@ def days_problems(days: Any, name: str, allowed: range) -> list[ScheduleProblem]
     if days is None:
         return []
     if isinstance(days, str) or not isinstance(days, Iterable):
-        return [ScheduleProblem("django_cronjobs.E012", f"{name} must be a list: {days!r}.")]
+        return [ScheduleProblem(E012.id, f"{name} must be a list: {days!r}.")]
     days = list(days)
     bad = [day for day in days if isinstance(day, bool) or day not in allowed]
     if bad or not days:
         return [
             ScheduleProblem(
-                "django_cronjobs.E012",
+                E012.id,
                 f"{name} has invalid days: {days!r}.",
                 f"Use whole numbers from {allowed.start} to {allowed.stop - 1}.",
             )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from django.utils import timezone as django_timezone
 
+from ..check_ids import E008, E010, E011, E013
 from .cron_text import day_ranges, describe_cron
 from .problems import (
     MAX_SECONDS,
@@ -186,7 +187,7 @@ class Schedule:
         if not is_seconds_within_a_day(self.run_tolerance_seconds):
             found.append(
                 ScheduleProblem(
-                    "django_cronjobs.E011",
+                    E011.id,
                     "run_tolerance_seconds must be a number of seconds from 0 to "
                     f"{MAX_SECONDS}, not {self.run_tolerance_seconds!r}.",
                 )
@@ -202,7 +203,7 @@ class Schedule:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
                 found.append(
                     ScheduleProblem(
-                        "django_cronjobs.E013",
+                        E013.id,
                         f"Unknown time zone {self.timezone!r}.",
                         "Use an IANA name such as 'Europe/Berlin'.",
                     )
@@ -210,7 +211,7 @@ class Schedule:
         if self.run_every_mins is None and not self.run_at_times and not self.cron:
             found.append(
                 ScheduleProblem(
-                    "django_cronjobs.E010",
+                    E010.id,
                     "The schedule has nothing to run on.",
                     "Give run_every_mins, run_at_times or cron.",
                 )
@@ -218,7 +219,7 @@ class Schedule:
         if not found and self._filtered and not self.next_slots(FAR_PAST, 1):
             found.append(
                 ScheduleProblem(
-                    "django_cronjobs.E008",
+                    E008.id,
                     "The schedule never fires on the days its day filters allow.",
                     "Day filters count 0 as Monday; cron's weekday field counts 0 as Sunday.",
                 )
