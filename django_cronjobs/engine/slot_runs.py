@@ -20,14 +20,13 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
 from ..check_ids import E019
-from ..conf import conf
 from ..databases import database_for_write, in_transaction
 from ..exceptions import LockBackendUnavailable
 from ..jobs.base import CronJobBase, Problem
 from ..locks import LockBackend
 from ..locks.base import guards_in_claim
 from ..models import CronJobLog, RunStatus
-from ..monitoring.notifications import notify_failures
+from ..monitoring.notifications import notify_after_runs
 from ..schedules.schedule import SlotPlan
 from ..store import claims
 from ..store.job_states import JobState
@@ -104,20 +103,9 @@ class SlotRuns:
             lock = lock_class(job_class, self.output.silent)
         database_lock = lock is not None and guards_in_claim(lock)
         alias = job_class.task_backend()
-        if alias is not None:
-            from ..queued.enqueue import usable
-
-            problem = usable(job_class, alias, lock is None or database_lock)
-            if problem:
-                self.output.broken(code, Problem(E019.id, problem))
-                return False
-        try:
-            if lock is not None and not database_lock and not lock.lock():
-                self.output.locked(code, lock)
-                return False
-        except LockBackendUnavailable as error:
-            # Fail closed: without its lock the job could run twice at once.
-            self.output.lock_backend_failed(code, error)
+        if alias is not None and not self._can_hand_over(job_class, alias, lock, database_lock):
+            return False
+        if not self._take_lock(code, lock, database_lock):
             return False
         try:
             execution = Execution(
@@ -131,13 +119,43 @@ class SlotRuns:
                 stop=self.stop_event,
             )
             self.refresh_connection()
-            if not claims.claim(code, slot, lock if database_lock else None, request=request):
-                self.not_claimed(code, state, lock if database_lock else None)
+            claim_lock = lock if database_lock else None
+            if not claims.claim(code, slot, claim_lock, request=request):
+                self.not_claimed(code, state, claim_lock)
                 return False
             return self._claimed(execution, alias, missed)
         finally:
             if lock is not None and not database_lock:
                 self._release(code, lock)
+
+    def _can_hand_over(
+        self,
+        job_class: type[CronJobBase],
+        alias: str,
+        lock: LockBackend | None,
+        database_lock: bool,
+    ) -> bool:
+        """Whether the job can go to the task backend ``alias``; reported broken if not."""
+        from ..queued.enqueue import usable
+
+        problem = usable(job_class, alias, lock is None or database_lock)
+        if problem:
+            self.output.broken(job_class.code, Problem(E019.id, problem))
+        return not problem
+
+    def _take_lock(self, code: str, lock: LockBackend | None, database_lock: bool) -> bool:
+        """Take a lock that the claim does not take itself; False when the job cannot run."""
+        if lock is None or database_lock:
+            return True
+        try:
+            if lock.lock():
+                return True
+        except LockBackendUnavailable as error:
+            # Fail closed: without its lock the job could run twice at once.
+            self.output.lock_backend_failed(code, error)
+            return False
+        self.output.locked(code, lock)
+        return False
 
     def _claimed(self, execution: Execution, alias: str | None, missed: SlotPlan | None) -> bool:
         """Run (or hand over) the slot now ours; False when the job cannot run again."""
@@ -181,15 +199,10 @@ class SlotRuns:
             self.watch_clock()  # the job may have moved this process's clock
         self.output.ran(run, job_class)
 
-    def notify(self, jobs: dict[str, type[CronJobBase]]) -> None:
+    @staticmethod
+    def notify(jobs: dict[str, type[CronJobBase]]) -> None:
         """With CRONJOBS_NOTIFY_FAILURES, mail about these jobs' failure streaks."""
-        if not jobs or not conf.NOTIFY_FAILURES:
-            return
-        try:
-            notify_failures(jobs)
-        except Exception:
-            # Telling about failures must not become one.
-            logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(jobs))
+        notify_after_runs(jobs)
 
     def record_missed(self, code: str, plan: SlotPlan) -> None:
         """Slots missed with none to run: claim the latest so one process records them."""

@@ -26,6 +26,20 @@ logger = logging.getLogger("django_cronjobs")
 MESSAGE_EXCERPT = 4000
 
 
+def notify_after_runs(jobs: Mapping[str, type[CronJobBase]]) -> None:
+    """With CRONJOBS_NOTIFY_FAILURES, send the mails due about ``jobs`` after their runs.
+
+    Telling about failures must not become one: an error here is logged, and
+    the tick (or the task) goes on.
+    """
+    if not jobs or not conf.NOTIFY_FAILURES:
+        return
+    try:
+        notify_failures(jobs)
+    except Exception:
+        logger.exception("Checking cron jobs %s for failure mails failed", ", ".join(jobs))
+
+
 def notify_failures(jobs: Mapping[str, type[CronJobBase]] | None = None) -> list[str]:
     """Send the mails that are due about ``jobs`` (code: class; default every job of
     CRON_CLASSES); return their subjects.

@@ -23,7 +23,7 @@ from ..databases import database_for_write
 from ..engine.execution import Execution
 from ..jobs.base import CronJobBase
 from ..models import CronJobLog, CronJobState, RunStatus
-from ..monitoring.notifications import notify_failures
+from ..monitoring.notifications import notify_after_runs
 from ..store import claims
 from ..store.processes import own_start_time
 
@@ -35,6 +35,30 @@ def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
 
     Returns the run's status; a run that cannot start any more is left as it is.
     """
+    run, refused = _start(run_id, lock_token)
+    if run is None:
+        return refused
+    try:
+        job_class = _job_class(job, run)
+    except Exception as error:
+        run.status, run.is_success = RunStatus.FAILED, False
+        run.message = f"Cannot import the job {job!r}: {type(error).__name__}: {error}"
+        claims.finish_run(run, lock_token or None)
+        return str(run.status)
+    lock = None
+    if lock_token:
+        from ..locks.database import DatabaseLock
+
+        lock = DatabaseLock(job_class)
+        lock.token = lock_token
+    Execution(job_class, run.slot, lock, database_lock=lock is not None).run(run)
+    notify_after_runs({run.code: job_class})
+    return str(run.status)
+
+
+def _start(run_id: int, lock_token: str) -> tuple[CronJobLog | None, str]:
+    """Move the run from ``enqueued`` to ``running`` and take over its job's lock;
+    the run, or None and why it did not start."""
     now = timezone.now()
     lease = now + timedelta(seconds=conf.LEASE_SECONDS)
     with transaction.atomic(using=database_for_write()):
@@ -63,33 +87,20 @@ def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
             if not locked:
                 transaction.set_rollback(True, using=database_for_write())
                 logger.warning("Cron job run %s not started: its job's lock is gone", run_id)
-                return "not started: lock gone"
+                return None, "not started: lock gone"
     if not started or run is None:
         status = run.status if run is not None else "gone"
         logger.warning("Cron job run %s not started by this task: it is %s", run_id, status)
-        return f"not started: {status}"
+        return None, f"not started: {status}"
     CronJobState.objects.filter(job_name=run.code).update(last_started_at=now)
-    try:
-        job_class = import_string(job)
-        if not (isinstance(job_class, type) and issubclass(job_class, CronJobBase)):
-            raise TypeError(f"{job!r} is not a CronJobBase subclass")
-        if job_class.code != run.code:
-            raise ValueError(f"{job!r} has the code {job_class.code!r}, the run {run.code!r}")
-    except Exception as error:
-        run.status, run.is_success = RunStatus.FAILED, False
-        run.message = f"Cannot import the job {job!r}: {type(error).__name__}: {error}"
-        claims.finish_run(run, lock_token or None)
-        return str(run.status)
-    lock = None
-    if lock_token:
-        from ..locks.database import DatabaseLock
+    return run, ""
 
-        lock = DatabaseLock(job_class)
-        lock.token = lock_token
-    Execution(job_class, run.slot, lock, database_lock=lock is not None).run(run)
-    if conf.NOTIFY_FAILURES:
-        try:
-            notify_failures({run.code: job_class})
-        except Exception:
-            logger.exception("Checking cron job %s for failure mails failed", run.code)
-    return str(run.status)
+
+def _job_class(job: str, run: CronJobLog) -> type[CronJobBase]:
+    """The job class at the dotted path ``job``; it must keep the run's code."""
+    job_class = import_string(job)
+    if not (isinstance(job_class, type) and issubclass(job_class, CronJobBase)):
+        raise TypeError(f"{job!r} is not a CronJobBase subclass")
+    if job_class.code != run.code:
+        raise ValueError(f"{job!r} has the code {job_class.code!r}, the run {run.code!r}")
+    return job_class
