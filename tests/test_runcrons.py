@@ -468,6 +468,13 @@ def test_time_until_run_counts_a_retry_after_a_failed_run(clock):
     assert jobs.RetryingJob.get_time_until_run() == timedelta(0)
 
 
+def test_time_until_run_is_the_next_slot_when_only_missed_slots_are_past(clock):
+    run_crons("tests.jobs.SkippingJob")  # runs the slot of T0
+    clock.at(T0 + timedelta(hours=3, minutes=30))
+    # 01:00, 02:00 and 03:00 are missed (skipped): nothing runs before 04:00.
+    assert jobs.SkippingJob.get_time_until_run() == timedelta(minutes=30)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_large_clock_skew_is_warned_about(caplog):
     import time_machine

@@ -89,10 +89,11 @@ class CronJobBase:
             plan = cls.schedule.plan(None, now, first_seen=now)
         if plan.run:
             return timedelta(0)
-        due = cls.schedule.next_due_from(state) if state is not None else None
-        if due is not None:
-            return max(due - now, timedelta(0))
+        # A failed run's retry holds the regular slots back until it runs.
+        retry = cls.schedule.retry_slot(state.failed_at) if state is not None else None
         upcoming = cls.schedule.next_slots(now, 1, previous_slot=previous)
+        if retry is not None and (previous is None or retry > previous) and retry > now:
+            return retry - now
         return upcoming[0] - now if upcoming else timedelta.max
 
     def set_prev_success_cron(self, prev_success_cron: Any) -> None:
