@@ -18,9 +18,6 @@ class CheckId:
     summary: str
     hint: str = ""
 
-    def __str__(self) -> str:
-        return self.id
-
 
 E001 = CheckId(
     "django_cronjobs.E001",

@@ -35,6 +35,7 @@ from ..jobs.base import CronJobBase
 from ..locks import LockBackend
 from ..locks.base import guards_in_claim
 from ..models import CronJobLog, RunStatus
+from ..monitoring.notifications import notify_after_runs
 from ..store import batch_claims
 from ..store.claims import Claim
 from ..store.job_states import MOMENTS, JobState
@@ -256,7 +257,7 @@ class Batch:
             elif entry.done:
                 slot_runs.ran(run, entry.job_class)
                 entry.execution.finish(run)
-        slot_runs.notify({item.claim.code: item.job_class for item in finished})
+        notify_after_runs({item.claim.code: item.job_class for item in finished})
 
     @staticmethod
     def _finish(runs: list[CronJobLog], token: str) -> None:

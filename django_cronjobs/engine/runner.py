@@ -34,6 +34,7 @@ from ..jobs.base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
 from ..locks import LockBackend, lock_backend_class
 from ..models import RunStatus
 from ..monitoring import controls
+from ..monitoring.notifications import notify_after_runs
 from ..schedules.schedule import SlotPlan
 from ..store import claims, due_times
 from ..store.job_states import JobState, StatesRead, ensure_states, read_states
@@ -226,7 +227,7 @@ class Runner:
             if state is not None and state.last_status == RunStatus.RUNNING:
                 state.last_status = RunStatus.ABANDONED  # as the scan wrote it
         abandoned = {run.code for run in scan.abandoned}
-        self.runs.notify({code: job for code, job in classes.items() if code in abandoned and job})
+        notify_after_runs({code: job for code, job in classes.items() if code in abandoned and job})
         return scan.held
 
     def _take_back_future_slots(self, states: dict[str, JobState]) -> None:

@@ -182,7 +182,7 @@ class SlotRuns:
                 self.ran(run, job_class)
         else:
             self.ran(run, job_class)  # the backend ran it at once
-        self.notify({code: job_class})
+        notify_after_runs({code: job_class})
         return True
 
     def not_claimed(self, code: str, state: JobState, database_lock: LockBackend | None) -> None:
@@ -198,11 +198,6 @@ class SlotRuns:
         if self._watch_clock:
             self.watch_clock()  # the job may have moved this process's clock
         self.output.ran(run, job_class)
-
-    @staticmethod
-    def notify(jobs: dict[str, type[CronJobBase]]) -> None:
-        """With CRONJOBS_NOTIFY_FAILURES, mail about these jobs' failure streaks."""
-        notify_after_runs(jobs)
 
     def record_missed(self, code: str, plan: SlotPlan) -> None:
         """Slots missed with none to run: claim the latest so one process records them."""
