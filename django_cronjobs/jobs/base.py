@@ -64,6 +64,13 @@ class CronJobBase:
             return conf.TASK_BACKEND or "default"
         return conf.TASK_BACKEND or None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # ``H`` in the schedule's cron is worked out from the job's code.
+        schedule, code = getattr(cls, "schedule", None), getattr(cls, "code", None)
+        if isinstance(schedule, Schedule) and isinstance(code, str):
+            cls.schedule = schedule.seeded(code)
+
     def __init__(self) -> None:
         self.prev_success_cron: Any = None
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 
 from ..check_ids import E007, E008, E009, E011, E012, E017
+from .hashed_cron import HashError, has_hash, resolve_hashes
 from .slots import expand_cron_macro
 
 # "06:30" and, as django-cron's own examples write it, "6:30".
@@ -118,7 +119,8 @@ def times_problems(times: Any) -> list[ScheduleProblem]:
     return []
 
 
-def cron_problems(expression: Any) -> list[ScheduleProblem]:
+def cron_problems(expression: Any, seed: str = "") -> list[ScheduleProblem]:
+    """What is wrong with a cron expression, its ``H`` fields resolved with ``seed``."""
     if expression is None:
         return []
     if not isinstance(expression, str):
@@ -126,6 +128,17 @@ def cron_problems(expression: Any) -> list[ScheduleProblem]:
     from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
     expanded = expand_cron_macro(expression)
+    if has_hash(expanded):
+        try:
+            expanded = resolve_hashes(expanded, seed)
+        except HashError as error:
+            return [
+                ScheduleProblem(
+                    E007.id,
+                    f"Invalid cron expression {expression!r}: {error}.",
+                    "H takes a range inside the field, H(0-29), and a step, H/15.",
+                )
+            ]
     if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
         return [
             ScheduleProblem(

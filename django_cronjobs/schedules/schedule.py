@@ -18,6 +18,7 @@ from django.utils import timezone as django_timezone
 
 from ..check_ids import E008, E010, E011, E013
 from .cron_text import day_ranges, describe_cron
+from .hashed_cron import HashError, has_hash, resolve_hashes
 from .problems import (
     MAX_SECONDS,
     MissedSlots,
@@ -29,7 +30,15 @@ from .problems import (
     missed_problems,
     times_problems,
 )
-from .slots import DST_MARGIN, AtTimesRule, DayFilter, IntervalRule, WallClockRule, cron_rule
+from .slots import (
+    DST_MARGIN,
+    AtTimesRule,
+    DayFilter,
+    IntervalRule,
+    WallClockRule,
+    cron_rule,
+    expand_cron_macro,
+)
 from .wallclock import MINUTE, floor_minute, local_wall_time
 
 # At most this many missed slots of one catch-up are recorded one by one.
@@ -91,7 +100,15 @@ class Schedule:
     slot that could not start within that many seconds of its time is
     missed. Missed slots are recorded in CronJobLog with the status
     ``missed``.
+
+    ``H`` in a cron field is a value picked from the job's code (and an
+    entry's key), the same every time: ``cron="H 3 * * *"`` runs once between
+    3:00 and 3:59 at a minute of the job's own, so jobs with equal schedules
+    do not all start together (see :meth:`seeded`).
     """
+
+    hash_seed: str = ""
+    """What ``H`` in :attr:`cron` is worked out from; :meth:`seeded` sets it."""
 
     def __init__(
         self,
@@ -124,6 +141,39 @@ class Schedule:
         self.replay_limit = replay_limit
         self.starting_deadline_seconds = starting_deadline_seconds
 
+    def seeded(self, seed: str) -> Schedule:
+        """This schedule with ``H`` in its cron worked out from ``seed``.
+
+        A job class gets its schedule seeded with its code; an entry with its
+        job's code and key. A schedule without ``H`` is returned as it is.
+        """
+        if not self.hashed or seed == self.hash_seed:
+            return self
+        copy = Schedule.__new__(Schedule)
+        copy.__dict__.update(
+            (name, value)
+            for name, value in self.__dict__.items()
+            if not isinstance(getattr(Schedule, name, None), functools.cached_property)
+        )
+        copy.hash_seed = seed
+        return copy
+
+    @property
+    def hashed(self) -> bool:
+        """Whether :attr:`cron` uses ``H``."""
+        return isinstance(self.cron, str) and has_hash(self.cron)
+
+    @functools.cached_property
+    def resolved_cron(self) -> str | None:
+        """:attr:`cron` with each ``H`` replaced by its value (see :meth:`seeded`)."""
+        if not self.hashed:
+            return self.cron
+        assert self.cron is not None
+        try:
+            return resolve_hashes(expand_cron_macro(self.cron), self.hash_seed)
+        except HashError:
+            return self.cron  # reported by problems(); never evaluated
+
     def __repr__(self) -> str:
         parts = [
             f"{name}={value!r}"
@@ -138,6 +188,7 @@ class Schedule:
                 ("timezone", self.timezone),
                 ("missed_slots", None if self.missed_slots == "latest" else self.missed_slots),
                 ("starting_deadline_seconds", self.starting_deadline_seconds),
+                ("hash_seed", self.hash_seed if self.hashed else None),
             )
             if value is not None
         ]
@@ -155,8 +206,9 @@ class Schedule:
             joined = ", ".join(times[:-1]) + " and " + times[-1] if len(times) > 1 else times[0]
             parts.append(f"every day at {joined} {self.zone}")
         if self.cron:
-            described = describe_cron(self.cron, str(self.zone))
-            parts.append(described or f'cron "{" ".join(self.cron.split())}" {self.zone}')
+            cron = self.resolved_cron or self.cron
+            described = describe_cron(cron, str(self.zone))
+            parts.append(described or f'cron "{" ".join(cron.split())}" {self.zone}')
         text = ", and ".join(parts)
         if self.run_weekly_on_days is not None:
             text += f", on {day_ranges(sorted(set(self.run_weekly_on_days)))}"
@@ -194,7 +246,7 @@ class Schedule:
             )
         found += missed_problems(self)
         found += times_problems(self.run_at_times)
-        found += cron_problems(self.cron)
+        found += cron_problems(self.cron, self.hash_seed)
         found += days_problems(self.run_weekly_on_days, "run_weekly_on_days", range(7))
         found += days_problems(self.run_monthly_on_days, "run_monthly_on_days", range(1, 32))
         if self.timezone is not None and not isinstance(self.timezone, tzinfo):
@@ -270,8 +322,8 @@ class Schedule:
         rules: list[WallClockRule] = []
         if self.run_at_times:
             rules.append(AtTimesRule(self.at_times))
-        if self.cron:
-            rules.append(cron_rule(self.cron))
+        if self.resolved_cron:
+            rules.append(cron_rule(self.resolved_cron))
         return rules
 
     def plan(
