@@ -30,7 +30,7 @@ from ..check_ids import E014
 from ..conf import conf, held_for_a_tick
 from ..databases import in_transaction
 from ..exceptions import Interrupted
-from ..jobs.base import CronJobBase, JobEntry, JobNames, Problem, load_jobs
+from ..jobs.base import ConfiguredJob, CronJobBase, JobNames, Problem, load_jobs
 from ..locks import LockBackend, lock_backend_class
 from ..models import RunStatus
 from ..monitoring import controls
@@ -172,7 +172,7 @@ class Runner:
             if not in_transaction():
                 close_old_connections()
 
-    def _load(self, names: JobNames | None) -> list[JobEntry]:
+    def _load(self, names: JobNames | None) -> list[ConfiguredJob]:
         """The configured jobs that can run; the broken entries reported."""
         entries = load_jobs(names)
         for entry in entries:
@@ -181,8 +181,8 @@ class Runner:
         return [entry for entry in entries if entry.runnable]
 
     def _todo(
-        self, runnable: list[JobEntry], states: dict[str, JobState]
-    ) -> list[tuple[JobEntry, JobState]]:
+        self, runnable: list[ConfiguredJob], states: dict[str, JobState]
+    ) -> list[tuple[ConfiguredJob, JobState]]:
         """The jobs to plan, in order; those whose run lives on in a process are told."""
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs(runnable, states):
@@ -213,7 +213,9 @@ class Runner:
                 conf.LEASE_SECONDS,
             )
 
-    def _recover_dead_runs(self, runnable: list[JobEntry], states: dict[str, JobState]) -> set[str]:
+    def _recover_dead_runs(
+        self, runnable: list[ConfiguredJob], states: dict[str, JobState]
+    ) -> set[str]:
         """Record the runs whose process died as abandoned; the codes whose run lives on.
 
         An abandoned run of a job this tick was asked to run is a failure of
@@ -255,7 +257,9 @@ class Runner:
                 )
             state.last_slot, state.next_due, state.due_key = slot, None, ""
 
-    def _may_have_dead_runs(self, entries: list[JobEntry], states: dict[str, JobState]) -> bool:
+    def _may_have_dead_runs(
+        self, entries: list[ConfiguredJob], states: dict[str, JobState]
+    ) -> bool:
         # Only then is the log read: an idle tick stays one query.
         return any(state.last_status == RunStatus.RUNNING for state in states.values()) or any(
             _parallel(entry) for entry in entries
@@ -265,7 +269,7 @@ class Runner:
 
     def _tick_job(
         self,
-        entry: JobEntry,
+        entry: ConfiguredJob,
         state: JobState,
         lock_class: type[LockBackend] | None,
         batch: Batch | None,
@@ -406,7 +410,7 @@ class Runner:
             report()
 
 
-def _parallel(entry: JobEntry) -> bool:
+def _parallel(entry: ConfiguredJob) -> bool:
     return entry.job_class is not None and entry.job_class.ALLOW_PARALLEL_RUNS
 
 

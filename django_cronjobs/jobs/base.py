@@ -129,7 +129,7 @@ class Problem:
 
 
 @dataclass
-class JobEntry:
+class ConfiguredJob:
     """One name given to runcrons (or listed in CRON_CLASSES), resolved."""
 
     name: str
@@ -147,13 +147,13 @@ class JobEntry:
         return self.job_class is not None and not self.problems
 
 
-def import_job(name: str, *, named: bool = False) -> JobEntry:
+def import_job(name: str, *, named: bool = False) -> ConfiguredJob:
     """Resolve a dotted class path, recording why it cannot run if it can't.
 
     ``named``: the name was given to runcrons (a code or a path), not listed
     in CRON_CLASSES.
     """
-    entry = JobEntry(name)
+    entry = ConfiguredJob(name)
     try:
         found = _imported(name)
     except Exception as error:
@@ -174,9 +174,9 @@ def import_job(name: str, *, named: bool = False) -> JobEntry:
     return _entry_for(name, found)
 
 
-def _entry_for(name: str, found: Any) -> JobEntry:
+def _entry_for(name: str, found: Any) -> ConfiguredJob:
     """The entry of ``found``, a job class if all is well, known as ``name``."""
-    entry = JobEntry(name)
+    entry = ConfiguredJob(name)
     if not (isinstance(found, type) and issubclass(found, CronJobBase)):
         entry.problems.append(
             Problem(
@@ -298,7 +298,7 @@ NO_JOBS = Problem(
 )
 
 
-def _not_a_list(value: object) -> JobEntry:
+def _not_a_list(value: object) -> ConfiguredJob:
     """The one entry of a CRON_CLASSES that is not a list at all."""
     hint = "For example ['myapp.cron.MyCronJob']."
     if isinstance(value, str):
@@ -307,22 +307,22 @@ def _not_a_list(value: object) -> JobEntry:
     problem = Problem(
         NOT_A_LIST, f"CRON_CLASSES must be a list of dotted paths, not {value!r}.", hint
     )
-    return JobEntry("CRON_CLASSES", problems=[problem])
+    return ConfiguredJob("CRON_CLASSES", problems=[problem])
 
 
-def _not_a_path(value: object) -> JobEntry:
+def _not_a_path(value: object) -> ConfiguredJob:
     """The entry of a CRON_CLASSES item that is not a string."""
     hint = "CRON_CLASSES lists dotted paths, for example 'myapp.cron.MyCronJob'."
     if isinstance(value, type):
         hint = f"Write its path: '{job_path(value)}'."
     problem = Problem(NOT_A_LIST, f"CRON_CLASSES must list dotted paths, not {value!r}.", hint)
-    return JobEntry(repr(value), problems=[problem])
+    return ConfiguredJob(repr(value), problems=[problem])
 
 
 JobNames = Sequence["str | type[CronJobBase]"]
 
 
-def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
+def load_jobs(names: JobNames | None = None) -> list[ConfiguredJob]:
     """Resolve ``names`` (default: CRON_CLASSES) into job entries.
 
     A name may be a dotted class path, the code of a configured job, or a
@@ -347,12 +347,12 @@ def load_jobs(names: JobNames | None = None) -> list[JobEntry]:
     ]
 
 
-def class_entry(job_class: type[CronJobBase]) -> JobEntry:
+def class_entry(job_class: type[CronJobBase]) -> ConfiguredJob:
     """An entry for a class given itself rather than by its path."""
     return _entry_for(job_path(job_class), job_class)
 
 
-def _configured_jobs() -> list[JobEntry]:
+def _configured_jobs() -> list[ConfiguredJob]:
     """The entries of CRON_CLASSES, resolved again only when something changed.
 
     Every tick asks; with thousands of jobs, resolving and checking each one
@@ -378,10 +378,10 @@ def _configured_jobs() -> list[JobEntry]:
 # The module and attribute names an entry came from, its class, and the class's
 # CHECKED_ATTRIBUTES (code, TIMEOUT_SECONDS, schedule) when it was checked.
 Stamp = tuple[str, str, type, Any, Any, Any]
-_configured_cache: tuple[tuple[object, ...], list[tuple[JobEntry, Stamp | None]]] | None = None
+_configured_cache: tuple[tuple[object, ...], list[tuple[ConfiguredJob, Stamp | None]]] | None = None
 
 
-def _stamp(entry: JobEntry) -> Stamp | None:
+def _stamp(entry: ConfiguredJob) -> Stamp | None:
     """What ``entry`` was resolved from; None when it must be resolved every time."""
     if entry.job_class is None:
         return None  # an import that failed may succeed later
@@ -391,7 +391,7 @@ def _stamp(entry: JobEntry) -> Stamp | None:
     return module_name, attribute, job_class, code, timeout, schedule
 
 
-def _unchanged(cached: tuple[JobEntry, Stamp | None]) -> bool:
+def _unchanged(cached: tuple[ConfiguredJob, Stamp | None]) -> bool:
     """Whether the entry's name still resolves to the same, unchanged class."""
     stamp = cached[1]
     if stamp is None:
@@ -406,8 +406,8 @@ def _unchanged(cached: tuple[JobEntry, Stamp | None]) -> bool:
     )
 
 
-def _mark_duplicate_codes(entries: list[JobEntry]) -> None:
-    first_with_code: dict[str, JobEntry] = {}
+def _mark_duplicate_codes(entries: list[ConfiguredJob]) -> None:
+    first_with_code: dict[str, ConfiguredJob] = {}
     for entry in entries:
         if entry.job_class is None or not isinstance(getattr(entry.job_class, "code", None), str):
             continue

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ..conf import conf
-from ..jobs.base import NO_JOBS, JobEntry
+from ..jobs.base import NO_JOBS, ConfiguredJob
 from .overview import JobStatus, standing
 
 # What a session user needs, as on the admin's Cron jobs pages.
@@ -80,7 +80,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(answer, status=200 if found.status == "ok" else 503)
 
 
-def describe_broken(entry: JobEntry) -> dict[str, Any]:
+def describe_broken(entry: ConfiguredJob) -> dict[str, Any]:
     return {
         "entry": entry.name,
         "checks": [problem.check_id for problem in entry.problems],

@@ -18,7 +18,7 @@ from functools import cached_property
 
 from django.utils import timezone
 
-from ..jobs.base import CronJobBase, JobEntry, load_jobs
+from ..jobs.base import ConfiguredJob, CronJobBase, load_jobs
 from ..models import UNSUCCESSFUL, CronJobState, RunStatus
 from ..schedules.schedule import CURRENT_SLOT_SECONDS
 from ..store.due_times import stored_next_due
@@ -135,7 +135,7 @@ class Standing:
     """
 
     jobs: list[JobStatus]
-    broken: list[JobEntry]
+    broken: list[ConfiguredJob]
 
     @cached_property
     def unhealthy(self) -> list[JobStatus]:
