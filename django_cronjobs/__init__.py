@@ -15,9 +15,9 @@ __version__ = "0.1.0.dev0"
 logger = logging.getLogger("django_cronjobs")
 
 if TYPE_CHECKING:
-    from .engine.manager import CronJobManager
     from .exceptions import BadCronJobError
     from .jobs.base import CronJobBase
+    from .jobs.manager import CronJobManager
     from .schedules.schedule import Schedule
 
 
@@ -33,7 +33,7 @@ def __getattr__(name: str) -> Any:
 
         return Schedule
     if name == "CronJobManager":
-        from .engine.manager import CronJobManager
+        from .jobs.manager import CronJobManager
 
         return CronJobManager
     if name == "BadCronJobError":

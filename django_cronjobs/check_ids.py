@@ -151,6 +151,18 @@ E022 = CheckId(
     "Define do(self) on the class: the job's work; what it returns is kept.",
 )
 
+E023 = CheckId(
+    "django_cronjobs.E023",
+    "a cron entry names a job that is not in CRON_CLASSES",
+    "Add the job's class to CRON_CLASSES, or delete the job's entries.",
+)
+
+E024 = CheckId(
+    "django_cronjobs.E024",
+    "a cron entry's key or keyword arguments are not usable",
+    "Keys: 1-128 characters, no control characters; do() must accept the kwargs.",
+)
+
 W001 = CheckId(
     "django_cronjobs.W001",
     "the cache lock on a cache that cannot lock across processes",
@@ -187,6 +199,8 @@ CATALOGUE: tuple[CheckId, ...] = (
     E020,
     E021,
     E022,
+    E023,
+    E024,
     W001,
     W002,
 )

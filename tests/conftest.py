@@ -38,6 +38,9 @@ def _reset_job_flags() -> Iterator[None]:
     yield
     jobs.RetryingJob.fail = True
     jobs.ReturnsJob.value = None
+    jobs.DigestJob.calls.clear()
+    jobs.DigestJob.failing.clear()
+    jobs.ReportJob.calls.clear()
 
 
 def redis_available() -> bool:

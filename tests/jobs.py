@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django_cronjobs import CronJobBase, Schedule
 
@@ -516,3 +516,30 @@ class LongScheduleJob(CronJobBase):
 
     def do(self) -> None:
         return None
+
+
+class DigestJob(CronJobBase):
+    """Runs only through its entries; each entry names a customer."""
+
+    code = "tests.digest"
+    schedule = None
+    calls: ClassVar[list[int]] = []
+    failing: ClassVar[set[int]] = set()
+
+    def do(self, *, customer_id: int) -> str:
+        DigestJob.calls.append(customer_id)
+        if customer_id in DigestJob.failing:
+            raise RuntimeError(f"no digest for {customer_id}")
+        return f"digest for {customer_id}"
+
+
+class ReportJob(CronJobBase):
+    """A job with a schedule of its own and entries too."""
+
+    code = "tests.report"
+    schedule = Schedule(run_at_times=["06:00"], timezone="UTC")
+    calls: ClassVar[list[dict[str, Any]]] = []
+
+    def do(self, **kwargs: Any) -> str:
+        ReportJob.calls.append(kwargs)
+        return "report"

@@ -20,7 +20,7 @@ from django.db import connections
 
 from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.engine.runner import Runner
-from django_cronjobs.models import CronJobLog, CronJobState
+from django_cronjobs.models import CronEntry, CronJobLog, CronJobState
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -59,6 +59,19 @@ class ConcurrentCron(BusyJob):
     schedule = Schedule(cron="*/3 * * * *", timezone="UTC")
 
 
+class ConcurrentEntries(BusyJob):
+    """Runs only through its entries."""
+
+    code = "concurrent.entries"
+    schedule = None
+
+    def do(self, *, n: int) -> str:  # type: ignore[override]
+        return super().do() + f" entry {n}"
+
+
+ENTRY_SCHEDULES = ["* * * * *", "*/2 * * * *", "H/5 * * * *", "H * * * *", "*/3 * * * *"]
+
+
 JOBS = [
     "tests.test_concurrency.ConcurrentEveryMinute",
     "tests.test_concurrency.ConcurrentEveryFive",
@@ -77,7 +90,7 @@ def expected_slots(ticks: int) -> dict[str, list[datetime]]:
     }
 
 
-def host(number: int, barrier, ticks: int, skew: float) -> None:
+def host(number: int, barrier, ticks: int, skew: float, jobs: list[str]) -> None:
     """One simulated host: a runcrons per minute, late by 0-10 s, its clock off by ``skew`` s."""
     connections.close_all()
     lateness = random.Random(number)
@@ -87,7 +100,7 @@ def host(number: int, barrier, ticks: int, skew: float) -> None:
             late = lateness.uniform(0, 10)
             moment = T0 + timedelta(minutes=minute, seconds=late + skew)
             with time_machine.travel(moment, tick=False):
-                report = Runner(silent=True).run(JOBS)
+                report = Runner(silent=True).run(jobs)
             assert not report.failed, report.results
             assert not report.broken, report.results
     except BaseException:
@@ -97,14 +110,16 @@ def host(number: int, barrier, ticks: int, skew: float) -> None:
     os._exit(0)
 
 
-def run_hosts(processes: int, ticks: int, max_skew: float = 0) -> None:
+def run_hosts(
+    processes: int, ticks: int, max_skew: float = 0, jobs: list[str] | None = None
+) -> None:
     """``processes`` hosts whose clocks spread evenly over ±``max_skew`` seconds."""
     connections.close_all()
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(processes)
     skews = [-max_skew + 2 * max_skew * n / max(processes - 1, 1) for n in range(processes)]
     children = [
-        context.Process(target=host, args=(number, barrier, ticks, skews[number]))
+        context.Process(target=host, args=(number, barrier, ticks, skews[number], jobs or JOBS))
         for number in range(processes)
     ]
     for child in children:
@@ -135,6 +150,43 @@ def test_every_slot_runs_exactly_once_across_processes(settings, tmp_path, backe
     run_hosts(PROCESSES, TICKS)
     assert_each_slot_ran_once(TICKS)
     hosts = set(CronJobLog.objects.values_list("pid", flat=True))
+    assert len(hosts) > 1, "one process did all the work: the test proves nothing"
+
+
+@pytest.mark.parametrize("backend", ["database", "cache"])
+def test_every_slot_of_every_entry_runs_exactly_once_across_processes(settings, backend, request):
+    if backend == "cache":
+        request.getfixturevalue("redis_cache")
+    settings.CRONJOBS_LOCK_BACKEND = backend
+    settings.CRON_CLASSES = [*JOBS, "tests.test_concurrency.ConcurrentEntries"]
+    written = T0 - timedelta(seconds=30)
+    with time_machine.travel(written, tick=False):
+        entries = [
+            CronEntry.objects.schedule(
+                ConcurrentEntries,
+                key=f"entry-{n}",
+                kwargs={"n": n},
+                schedule=Schedule(cron=ENTRY_SCHEDULES[n % len(ENTRY_SCHEDULES)]),
+            )
+            for n in range(20)
+        ]
+    run_hosts(PROCESSES, TICKS, jobs=settings.CRON_CLASSES)
+    assert_each_slot_ran_once(TICKS)
+    end = T0 + timedelta(minutes=TICKS)
+    for entry in entries:
+        expected = [
+            slot
+            for slot in entry.schedule.next_slots(written - timedelta(seconds=30), TICKS + 1)
+            if slot < end
+        ]
+        ran = list(
+            CronJobLog.objects.filter(code="concurrent.entries", entry=entry.key).values_list(
+                "slot", flat=True
+            )
+        )
+        assert sorted(ran) == expected, entry.key
+        assert not CronJobLog.objects.filter(entry=entry.key, is_success=False).exists()
+    hosts = set(CronJobLog.objects.filter(entry__gt="").values_list("pid", flat=True))
     assert len(hosts) > 1, "one process did all the work: the test proves nothing"
 
 

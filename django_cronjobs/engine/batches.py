@@ -124,6 +124,7 @@ class Batch:
             or job_class.ALLOW_PARALLEL_RUNS
             or job_class.timeout() is not None
             or job_class.task_backend() is not None
+            or job_class.entry_key  # one statement names one job's state row and log
         ):
             return None
         seconds = last_run_seconds(state)

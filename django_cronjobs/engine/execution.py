@@ -53,7 +53,8 @@ class Execution:
 
     @property
     def code(self) -> str:
-        return self.job_class.code
+        """The job's code, or ``code[key]`` for an entry's run: its state row's name."""
+        return self.job_class.run_name()
 
     @property
     def lock_token(self) -> str | None:
@@ -63,7 +64,10 @@ class Execution:
 
     def start(self) -> CronJobLog | None:
         """Record the run as running; None (and the lock dropped) if the slot has a run."""
-        run = claims.start_run(self.code, self.slot, self.ran_at_time())
+        job_class = self.job_class
+        run = claims.start_run(
+            job_class.code, self.slot, self.ran_at_time(), entry=job_class.entry_key
+        )
         if run is None and self.lock_token:
             claims.release_lock(self.code, self.lock_token)
         return run
@@ -100,7 +104,7 @@ class Execution:
 
         Returns the interruption to raise once the outcome is stored.
         """
-        logger.info("Running cron job %s (slot %s)", run.code, run.slot)
+        logger.info("Running cron job %s (slot %s)", run.run_name, run.slot)
         signals.send(signals.cron_job_started, self.job_class, code=run.code, run=run)
         outside_transaction = not connection.in_atomic_block
         interruption = self._outcome(run, outside_transaction)
@@ -111,13 +115,13 @@ class Execution:
     def finish(self, run: CronJobLog) -> None:
         """After the outcome is stored: log it, prune old successes, send the signal."""
         if run.is_success:
-            logger.info("Cron job %s succeeded", run.code)
+            logger.info("Cron job %s succeeded", run.run_name)
             if self.job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS:
-                delete_older_successes(run.code, run.pk)
+                delete_older_successes(run.code, run.pk, entry=run.entry)
         else:
-            logger.warning("Cron job %s ended %s", run.code, run.status)
+            logger.warning("Cron job %s ended %s", run.run_name, run.status)
             if conf.OUTPUT_ERRORS:
-                package_logger().error("%s cronjob error:\n%s", run.code, run.message)
+                package_logger().error("%s cronjob error:\n%s", run.run_name, run.message)
         signals.send(
             signals.cron_job_finished,
             self.job_class,
@@ -139,7 +143,13 @@ class Execution:
                 if timeout is not None or self.isolated:
                     from .isolation import run_in_child
 
-                    child = run_in_child(job_path(self.job_class), timeout, limit, self.stop)
+                    child = run_in_child(
+                        job_path(self.job_class),
+                        timeout,
+                        limit,
+                        self.stop,
+                        self.job_class.entry_kwargs,
+                    )
                     run.status, run.message = child.status, child.message
                     run.is_success = child.status == RunStatus.SUCCEEDED
                     return None
@@ -152,7 +162,7 @@ class Execution:
                     nullcontext() if outside_transaction else transaction.atomic(),
                     confined_to_this_process(),
                 ):
-                    result = self.job_class().do()
+                    result = self.job_class().do(**self.job_class.entry_kwargs)
         except Interrupted as error:
             return self._interrupted(run, error)
         except KeyboardInterrupt as error:

@@ -165,7 +165,7 @@ class Heartbeat(LeaseKeeper):
     """
 
     def __init__(self, run: CronJobLog, lock_token: str | None, lock: LockBackend | None) -> None:
-        super().__init__(f"cron job {run.code}")
+        super().__init__(f"cron job {run.run_name}")
         self.run = run
         self.lock_token = lock_token
         self.lock = lock

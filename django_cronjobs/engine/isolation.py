@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -59,8 +60,9 @@ def run_in_child(
     timeout: float | None,
     message_limit: int,
     stop: threading.Event | None = None,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> ChildOutcome:
-    """Run ``job_path``'s ``do()`` in a child; wait for it, up to ``timeout`` seconds.
+    """Run ``job_path``'s ``do(**kwargs)`` in a child; wait for it, up to ``timeout`` seconds.
 
     Raises :class:`Interrupted` (after stopping the child) when ``stop`` is set.
     """
@@ -68,7 +70,7 @@ def run_in_child(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_child_main,
-        args=(job_path, database_names(), sender, message_limit, os.getpid()),
+        args=(job_path, database_names(), sender, message_limit, os.getpid(), dict(kwargs or {})),
         name=f"cron job {job_path}",
     )
     try:
@@ -195,7 +197,12 @@ def _signal_group(child: multiprocessing.process.BaseProcess, number: int) -> No
 
 
 def _child_main(
-    job_path: str, names: dict[str, Any], sender: Connection, message_limit: int, parent: int
+    job_path: str,
+    names: dict[str, Any],
+    sender: Connection,
+    message_limit: int,
+    parent: int,
+    kwargs: dict[str, Any],
 ) -> None:
     """The child: set Django up, run the job, send (status, message) back."""
     _die_with(parent)
@@ -214,7 +221,7 @@ def _child_main(
         job = import_string(job_path)()
         sender.send((STARTED, ""))
         with confined_to_this_process():
-            result = job.do()
+            result = job.do(**kwargs)
     except BaseException:
         outcome = ("failed", as_log_text(traceback.format_exc(), message_limit))
     else:

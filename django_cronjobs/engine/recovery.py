@@ -52,7 +52,7 @@ def abandon_dead_runs() -> RecoveryScan:
         expired = run.lease_expires_at is not None and run.lease_expires_at < now
         if local and not gone:
             if expired:
-                scan.held.add(run.code)
+                scan.held.add(run.run_name)
             continue
         if not (gone or expired):
             continue
@@ -94,8 +94,8 @@ def _abandon(run: CronJobLog, why: str) -> bool:
     )
     if not updated:
         return False  # finished, or another process got there first
-    logger.warning("Cron job %s run %s abandoned: %s", run.code, run.pk, why)
-    state = CronJobState.objects.filter(job_name=run.code)
+    logger.warning("Cron job %s run %s abandoned: %s", run.run_name, run.pk, why)
+    state = CronJobState.objects.filter(job_name=run.run_name)
     state.filter(locked=True, locked_by_host=run.hostname, locked_by_pid=run.pid).update(
         **FREED_LOCK
     )

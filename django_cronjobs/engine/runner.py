@@ -36,12 +36,14 @@ from ..models import RunStatus
 from ..monitoring import controls
 from ..monitoring.notifications import notify_after_runs
 from ..schedules.schedule import SlotPlan
-from ..store import claims, due_times
+from ..store import claims, due_entries, due_times
+from ..store.due_entries import DueEntry
 from ..store.job_states import JobState, StatesRead, ensure_states, read_states
 from ..store.retention import delete_old_logs
 from ..text.console_lines import HEADER
 from .batches import Batch
 from .clock_guard import ClockWatch, DatabaseClock, slot_to_count_from, slots_ahead
+from .entry_runs import entry_jobs
 from .interruption import interrupt_on_signals, signals_deferred
 from .plan import JobPlan, batchable, plan_job, requested_run
 from .recovery import abandon_dead_runs
@@ -136,7 +138,7 @@ class Runner:
             for entry in runnable:
                 self.output.broken(entry.code, problem)
             return
-        known = read_states()
+        known = read_states(timezone.now())
         self._check_clock(known)
         self.runs = SlotRuns(
             self.output,
@@ -150,6 +152,7 @@ class Runner:
         if not self.dry_run:
             self._take_back_future_slots(states)
             self.runs.watch_clock()
+        due = self._add_due_entries(runnable, states) if known.entries_due is not False else []
         todo = self._todo(runnable, states)
         # Inside a caller's transaction, other connections cannot see what it
         # wrote (or would wait on its locks): one job after the other there.
@@ -168,6 +171,7 @@ class Runner:
             batch.run()
         if not self.dry_run:
             due_times.store_next_due(self._next_due)
+            due_entries.store_next_due([item.entry for item in due], timezone.now())
             delete_old_logs()
             if not in_transaction():
                 close_old_connections()
@@ -179,6 +183,24 @@ class Runner:
             for problem in entry.problems:
                 self.output.broken(entry.code, problem, entry.name)
         return [entry for entry in entries if entry.runnable]
+
+    def _add_due_entries(
+        self, runnable: list[ConfiguredJob], states: dict[str, JobState]
+    ) -> list[DueEntry]:
+        """Read the due entries of the jobs to run; add them to ``runnable`` and ``states``.
+
+        ``--force`` runs the jobs' own schedules now; entries keep to their slots.
+        """
+        if self.force:
+            return []
+        jobs = {job.code: job.job_class for job in runnable if job.job_class is not None}
+        now = timezone.now()
+        due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
+        due_entries.ensure_entry_states(due, now, write=not self.dry_run)
+        for job, state in entry_jobs(due, jobs):
+            runnable.append(job)
+            states[job.code] = state
+        return due
 
     def _todo(
         self, runnable: list[ConfiguredJob], states: dict[str, JobState]
@@ -321,7 +343,7 @@ class Runner:
     ) -> None:
         """The run someone asked for (the admin's "Run now"): once, without a slot."""
         if self.dry_run:
-            self.output.would_run(job_class.code)
+            self.output.would_run(job_class.run_name())
             return
         flush()
         with signals_deferred(self.runs.defers_signals):
@@ -337,9 +359,9 @@ class Runner:
         told: bool,
     ) -> None:
         """Record the slots missed with none to run, or note when the job is next due."""
-        code = job_class.code
+        code = job_class.run_name()
         if plan.missed:
-            self.runs.record_missed(code, plan.slot_plan)
+            self.runs.record_missed(job_class, plan.slot_plan)
         elif due_times.note_not_due(job_class, state):
             self._next_due.append(state)
         if not told or plan.missed:
@@ -377,7 +399,7 @@ class Runner:
 
         ``told``: the job's requested run has had its line; one line per job.
         """
-        code = job_class.code
+        code = job_class.run_name()
         self.output.paused(code, told=told)
         if self.dry_run or job_class.schedule.every_invocation:
             return

@@ -97,7 +97,7 @@ class SlotRuns:
         Called with SIGTERM and SIGINT held back, so that they never cut the
         run's records in half; they reach do() itself (see Execution).
         """
-        code = job_class.code
+        code = job_class.run_name()
         lock = None
         if lock_class is not None and not job_class.ALLOW_PARALLEL_RUNS:
             lock = lock_class(job_class, self.output.silent)
@@ -140,7 +140,7 @@ class SlotRuns:
 
         problem = usable(job_class, alias, lock is None or database_lock)
         if problem:
-            self.output.broken(job_class.code, Problem(E019.id, problem))
+            self.output.broken(job_class.run_name(), Problem(E019.id, problem))
         return not problem
 
     def _take_lock(self, code: str, lock: LockBackend | None, database_lock: bool) -> bool:
@@ -162,7 +162,7 @@ class SlotRuns:
         code, job_class = execution.code, execution.job_class
         try:
             if missed is not None:
-                self.write_missed(code, missed)
+                self.write_missed(job_class, missed)
             run = execution.start() if alias is None else _enqueue(execution, alias)
         except BaseException:
             if execution.lock_token:
@@ -199,20 +199,21 @@ class SlotRuns:
             self.watch_clock()  # the job may have moved this process's clock
         self.output.ran(run, job_class)
 
-    def record_missed(self, code: str, plan: SlotPlan) -> None:
+    def record_missed(self, job_class: type[CronJobBase], plan: SlotPlan) -> None:
         """Slots missed with none to run: claim the latest so one process records them."""
-        if claims.claim(code, plan.missed[-1], None, running=False):
-            self.write_missed(code, plan)
+        if claims.claim(job_class.run_name(), plan.missed[-1], None, running=False):
+            self.write_missed(job_class, plan)
 
     @staticmethod
-    def write_missed(code: str, plan: SlotPlan) -> None:
+    def write_missed(job_class: type[CronJobBase], plan: SlotPlan) -> None:
         claims.record_missed(
-            code,
+            job_class.code,
             plan.missed,
             plan.more_missed,
             "Missed: runcrons did not run this slot in time.",
+            entry=job_class.entry_key,
         )
-        logger.warning("Cron job %s missed %d slot(s)", code, len(plan.missed))
+        logger.warning("Cron job %s missed %d slot(s)", job_class.run_name(), len(plan.missed))
 
     def refresh_connection(self) -> None:
         """Between jobs, reconnect if the connection broke or sat idle through a long job.

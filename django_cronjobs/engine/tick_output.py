@@ -135,18 +135,18 @@ class TickOutput:
             if self.show_messages or conf.OUTPUT_ERRORS:
                 # One write: lines of jobs failing side by side do not mix.
                 self.say("\n".join(f"    {line}" for line in run.message.splitlines()))
-        self.result(run.code, run.status, run)
+        self.result(run.run_name, run.status, run)
 
     def handed_over(self, run: CronJobLog, alias: str) -> None:
         """A run handed to the task backend ``alias``."""
-        self.say(f"[{ARROW}] {run.code} (task {run.task_id} on {alias})")
-        self.result(run.code, str(run.status), run)
+        self.say(f"[{ARROW}] {run.run_name} (task {run.task_id} on {alias})")
+        self.result(run.run_name, str(run.status), run)
 
     def abandoned(self, run: CronJobLog, counted: bool) -> None:
         """A run whose process died; ``counted`` when the tick was asked to run its job."""
-        self.shout(f"[{BALLOT_X}] {run.code}: {run.message.splitlines()[0]}")
+        self.shout(f"[{BALLOT_X}] {run.run_name}: {run.message.splitlines()[0]}")
         if counted:
-            self.result(run.code, str(run.status), run)
+            self.result(run.run_name, str(run.status), run)
 
     def not_run(self, code: str, outcome: str = "not_due") -> None:
         """``[ ] code``: not due, or its slot taken by another process."""

@@ -5,19 +5,53 @@ from __future__ import annotations
 import functools
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any, ClassVar
 
+from django.apps import apps
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..check_ids import E001, E002, E003, E004, E005, E006, E011, E015, E020, E022, W002
 from ..conf import conf, is_finite_seconds
-from ..schedules.schedule import Schedule
+from ..schedules.schedule import ENTRIES_ONLY, Schedule
 
 CODE_MAX_LENGTH = 64  # CronJobLog.code
+
+
+class JobEntries:
+    """``Job.entries``: the CronEntry rows of the job, with ``schedule()`` bound to it."""
+
+    def __get__(self, instance: object, owner: type[CronJobBase]) -> Any:
+        # Looked up, not imported: the models import this module.
+        entries = apps.get_model("django_cronjobs", "CronEntry").objects
+        return BoundEntries(entries, owner)
+
+
+class BoundEntries:
+    """The entries of one job: a queryset, plus ``schedule`` and ``schedule_many`` for it."""
+
+    def __init__(self, entries: Any, job_class: type[CronJobBase]) -> None:
+        self._entries = entries
+        self._job_class = job_class
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._entries.for_job(self._job_class), name)
+
+    def __iter__(self) -> Any:
+        return iter(self._entries.for_job(self._job_class))
+
+    def __repr__(self) -> str:
+        return f"<entries of {self._job_class.__name__}>"
+
+    def schedule(self, **kwargs: Any) -> Any:
+        return self._entries.schedule(self._job_class, **kwargs)
+
+    def schedule_many(self, entries: Any, **kwargs: Any) -> Any:
+        return self._entries.schedule_many(self._job_class, entries, **kwargs)
 
 
 class CronJobBase:
@@ -51,6 +85,17 @@ class CronJobBase:
     alias; False runs it in runcrons whatever the setting says."""
     TASK_QUEUE_NAME: ClassVar[str | None] = None
     """The queue of its tasks; None follows CRONJOBS_TASK_QUEUE_NAME."""
+    entry_key: ClassVar[str] = ""
+    """Set on the class a run of a CronEntry executes: the entry's key."""
+    entry_kwargs: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    """Set on the class a run of a CronEntry executes: what ``do()`` gets."""
+    entries: ClassVar[Any] = JobEntries()
+    """The job's CronEntry rows: ``SendDigest.entries.schedule(key=..., schedule=...)``."""
+
+    @classmethod
+    def run_name(cls) -> str:
+        """The job's code, or ``code[key]`` on the class that runs an entry."""
+        return f"{cls.code}[{cls.entry_key}]" if cls.entry_key else cls.code
 
     @classmethod
     def task_backend(cls) -> str | None:
@@ -68,7 +113,9 @@ class CronJobBase:
         super().__init_subclass__(**kwargs)
         # ``H`` in the schedule's cron is worked out from the job's code.
         schedule, code = getattr(cls, "schedule", None), getattr(cls, "code", None)
-        if isinstance(schedule, Schedule) and isinstance(code, str):
+        if schedule is None and "schedule" in cls.__dict__:
+            cls.schedule = ENTRIES_ONLY  # it runs only through its entries
+        elif isinstance(schedule, Schedule) and isinstance(code, str) and not schedule.hash_seed:
             cls.schedule = schedule.seeded(code)
 
     def __init__(self) -> None:
@@ -85,10 +132,10 @@ class CronJobBase:
     @classmethod
     def get_time_until_run(cls) -> timedelta:
         """How long until the job is next due; zero when it is due now (django-cron)."""
-        from ..models import CronJobState
-
+        # Looked up, not imported: the models import the job classes' module.
+        states = apps.get_model("django_cronjobs", "CronJobState").objects
         now = timezone.now()
-        state = CronJobState.objects.filter(job_name=cls.code).first()
+        state = states.filter(job_name=cls.code).first()
         previous = state.last_slot if state is not None else None
         if state is not None:
             plan = cls.schedule.plan_from(state, now)
@@ -140,7 +187,10 @@ class ConfiguredJob:
     def code(self) -> str:
         """The job's code; its name when that code cannot be stored or printed."""
         code = getattr(self.job_class, "code", None)
-        return code if isinstance(code, str) and not unstorable_characters(code) else self.name
+        if not isinstance(code, str) or unstorable_characters(code):
+            return self.name
+        assert self.job_class is not None
+        return self.job_class.run_name()
 
     @property
     def runnable(self) -> bool:

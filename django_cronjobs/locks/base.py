@@ -29,6 +29,11 @@ class LockBackend:
     def __init__(self, cron_class: Any, silent: bool = False, *args: Any, **kwargs: Any) -> None:
         self.job_name = f"{cron_class.__module__}.{cron_class.__name__}"
         self.job_code: str = cron_class.code
+        entry = getattr(cron_class, "entry_key", "")
+        if entry:
+            # Each entry of a job is locked on its own: it overlaps only with itself.
+            self.job_name += f"[{entry}]"
+            self.job_code += f"[{entry}]"
         self.parallel = bool(getattr(cron_class, "ALLOW_PARALLEL_RUNS", False))
         self.silent = silent
         self.timeout = int(getattr(cron_class, "DJANGO_CRON_LOCK_TIME", None) or conf.LOCK_TIME)

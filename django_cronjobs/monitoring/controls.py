@@ -63,7 +63,7 @@ def skip_passed_slots(job_class: type[CronJobBase], state: JobState, now: dateti
     passed = [*plan.missed, *plan.run]
     if not passed:
         return True
-    if not claims.claim(job_class.code, max(passed), None, running=False):
+    if not claims.claim(job_class.run_name(), max(passed), None, running=False):
         return False
     state.last_slot = max(passed)
     return True

@@ -74,16 +74,17 @@ def enqueue(
         timezone.now(),
         status=RunStatus.ENQUEUED,
         lease_seconds=conf.TASK_START_SECONDS,
+        entry=job_class.entry_key,
     )
     deadline = run.lease_expires_at
     with transaction.atomic(using=database_for_write()):
         if claims.insert_run(run) is None:
             if lock_token:
-                claims.release_lock(run.code, lock_token)
+                claims.release_lock(run.run_name, lock_token)
             return None
         if lock_token:
             # The lock stays until a worker starts the run, or its deadline.
-            CronJobState.objects.filter(job_name=run.code, lock_token=lock_token).update(
+            CronJobState.objects.filter(job_name=run.run_name, lock_token=lock_token).update(
                 lock_expires_at=deadline
             )
     queue = job_class.TASK_QUEUE_NAME or conf.TASK_QUEUE_NAME
@@ -92,7 +93,7 @@ def enqueue(
             run.pk, job_path(job_class), lock_token or ""
         )
     except Exception as error:
-        logger.exception("Enqueuing cron job %s on task backend %s failed", run.code, alias)
+        logger.exception("Enqueuing cron job %s on task backend %s failed", run.run_name, alias)
         run.status, run.is_success = RunStatus.FAILED, False
         run.message = as_log_text(
             f"Not enqueued on task backend {alias!r}: {type(error).__name__}: {error}",

@@ -21,8 +21,9 @@ from django.utils.module_loading import import_string
 from ..conf import conf
 from ..databases import database_for_write
 from ..engine.execution import Execution
+from ..entries.job_classes import entry_job_class
 from ..jobs.base import CronJobBase
-from ..models import CronJobLog, CronJobState, RunStatus
+from ..models import CronEntry, CronJobLog, CronJobState, RunStatus
 from ..monitoring.notifications import notify_after_runs
 from ..store import claims
 from ..store.processes import own_start_time
@@ -52,7 +53,7 @@ def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
         lock = DatabaseLock(job_class)
         lock.token = lock_token
     Execution(job_class, run.slot, lock, database_lock=lock is not None).run(run)
-    notify_after_runs({run.code: job_class})
+    notify_after_runs({run.run_name: job_class})
     return str(run.status)
 
 
@@ -78,7 +79,7 @@ def _start(run_id: int, lock_token: str) -> tuple[CronJobLog | None, str]:
         run = CronJobLog.objects.filter(pk=run_id).first()
         if started and run is not None and lock_token:
             locked = CronJobState.objects.filter(
-                job_name=run.code, lock_token=lock_token, lock_expires_at__gte=now
+                job_name=run.run_name, lock_token=lock_token, lock_expires_at__gte=now
             ).update(
                 lock_expires_at=lease,
                 locked_by_host=claims.hostname(),
@@ -92,15 +93,23 @@ def _start(run_id: int, lock_token: str) -> tuple[CronJobLog | None, str]:
         status = run.status if run is not None else "gone"
         logger.warning("Cron job run %s not started by this task: it is %s", run_id, status)
         return None, f"not started: {status}"
-    CronJobState.objects.filter(job_name=run.code).update(last_started_at=now)
+    CronJobState.objects.filter(job_name=run.run_name).update(last_started_at=now)
     return run, ""
 
 
 def _job_class(job: str, run: CronJobLog) -> type[CronJobBase]:
-    """The job class at the dotted path ``job``; it must keep the run's code."""
+    """The job class at the dotted path ``job``; it must keep the run's code.
+
+    A run of an entry gets the entry's schedule and its kwargs as they are now.
+    """
     job_class = import_string(job)
     if not (isinstance(job_class, type) and issubclass(job_class, CronJobBase)):
         raise TypeError(f"{job!r} is not a CronJobBase subclass")
     if job_class.code != run.code:
         raise ValueError(f"{job!r} has the code {job_class.code!r}, the run {run.code!r}")
-    return job_class
+    if not run.entry:
+        return job_class
+    entry = CronEntry.objects.filter(job=run.code, key=run.entry).first()
+    if entry is None:
+        raise LookupError(f"the entry {run.run_name} was deleted")
+    return entry_job_class(job_class, entry.key, entry.schedule, entry.kwargs)

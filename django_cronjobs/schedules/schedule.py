@@ -501,6 +501,51 @@ class Schedule:
         return sorted(found)[:count]
 
 
+class EntriesOnly(Schedule):
+    """The schedule of a job that runs only through its entries (``schedule = None``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def __repr__(self) -> str:
+        return "EntriesOnly()"
+
+    def describe(self) -> str:
+        return "only through its entries"
+
+    @functools.cached_property
+    def _problems(self) -> list[ScheduleProblem]:
+        return []
+
+    def plan(
+        self,
+        previous_slot: datetime | None,
+        now: datetime,
+        *,
+        first_seen: datetime | None = None,
+        failed_at: datetime | None = None,
+    ) -> SlotPlan:
+        return SlotPlan()
+
+    def next_due(
+        self,
+        previous_slot: datetime | None,
+        *,
+        first_seen: datetime | None = None,
+        failed_at: datetime | None = None,
+    ) -> datetime | None:
+        return None
+
+    def next_slots(
+        self, after: datetime, count: int = 5, *, previous_slot: datetime | None = None
+    ) -> list[datetime]:
+        return []
+
+
+ENTRIES_ONLY = EntriesOnly()
+"""What ``schedule = None`` on a job class becomes: no slots of its own."""
+
+
 def _span(minutes: int) -> tuple[int, str]:
     for unit, size in (("day", 1440), ("hour", 60)):
         if minutes % size == 0:

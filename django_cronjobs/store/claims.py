@@ -141,12 +141,15 @@ def new_run(
     *,
     status: str = RunStatus.RUNNING,
     lease_seconds: float | None = None,
+    entry: str = "",
 ) -> CronJobLog:
     """An unsaved row of a run by this process, starting ``now``; its lease lasts
-    ``lease_seconds`` (default CRONJOBS_LEASE_SECONDS)."""
+    ``lease_seconds`` (default CRONJOBS_LEASE_SECONDS). ``entry`` is the key of
+    the CronEntry it runs, if any."""
     seconds = conf.LEASE_SECONDS if lease_seconds is None else lease_seconds
     return CronJobLog(
         code=code,
+        entry=entry,
         start_time=now,
         lease_expires_at=now + timedelta(seconds=seconds),
         status=status,
@@ -159,9 +162,11 @@ def new_run(
     )
 
 
-def start_run(code: str, slot: datetime | None, ran_at_time: time | None) -> CronJobLog | None:
+def start_run(
+    code: str, slot: datetime | None, ran_at_time: time | None, *, entry: str = ""
+) -> CronJobLog | None:
     """Record the run as running; None if the slot already has a run."""
-    return insert_run(new_run(code, slot, ran_at_time, timezone.now()))
+    return insert_run(new_run(code, slot, ran_at_time, timezone.now(), entry=entry))
 
 
 def insert_run(run: CronJobLog) -> CronJobLog | None:
@@ -195,7 +200,7 @@ def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
         "process_started",
     ]
     updated = CronJobLog.objects.filter(
-        code=run.code, slot=run.slot, status=RunStatus.MISSED
+        code=run.code, entry=run.entry, slot=run.slot, status=RunStatus.MISSED
     ).update(
         message="",
         end_time=None,
@@ -204,7 +209,7 @@ def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
     )
     if not updated:
         return None
-    run.pk = CronJobLog.objects.get(code=run.code, slot=run.slot).pk
+    run.pk = CronJobLog.objects.get(code=run.code, entry=run.entry, slot=run.slot).pk
     return run
 
 
@@ -244,7 +249,7 @@ def finish_run(
                 )
             )
             return
-        rows = CronJobState.objects.filter(job_name=run.code)
+        rows = CronJobState.objects.filter(job_name=run.run_name)
         if lock_token and rows.filter(lock_token=lock_token).update(**FREED_LOCK, **changes):
             return
         rows.update(**changes)
@@ -255,17 +260,20 @@ def renew_lease(run: CronJobLog, lock_token: str | None) -> None:
     expires = timezone.now() + timedelta(seconds=conf.LEASE_SECONDS)
     CronJobLog.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(lease_expires_at=expires)
     if lock_token:
-        CronJobState.objects.filter(job_name=run.code, lock_token=lock_token).update(
+        CronJobState.objects.filter(job_name=run.run_name, lock_token=lock_token).update(
             lock_expires_at=expires
         )
 
 
-def record_missed(code: str, slots: list[datetime], more: bool, reason: str) -> None:
+def record_missed(
+    code: str, slots: list[datetime], more: bool, reason: str, *, entry: str = ""
+) -> None:
     """Record slots that were not run, so that none disappears silently."""
     now = timezone.now()
     rows = [
         CronJobLog(
             code=code,
+            entry=entry,
             start_time=now,
             end_time=now,
             status=RunStatus.MISSED,
@@ -295,7 +303,7 @@ def take_back_slot(code: str, wrong: datetime, slot: datetime) -> bool:
             last_slot=slot, next_due=None, due_key=""
         )
         if taken:
-            CronJobLog.objects.filter(code=code, slot__gt=slot).update(
+            CronJobLog.objects.filter(code=code, entry="", slot__gt=slot).update(
                 slot=None,
                 message=Concat(
                     F("message"),

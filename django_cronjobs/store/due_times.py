@@ -66,16 +66,7 @@ def stored_next_due(
     if state.next_due is None or not state.due_key:
         return None
     if not isinstance(state, JobState):
-        state = JobState(
-            state.pk,
-            state.job_name,
-            last_status=state.last_status,
-            due_key=state.due_key,
-            first_seen=state.first_seen,
-            last_slot=state.last_slot,
-            last_started_at=state.last_started_at,
-            next_due=state.next_due,
-        )
+        state = JobState.of_row(state)
     return state.next_due if state.due_key == due_key(job_class, state) else None
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import NotSupportedError, connections
-from django.db.models import BigIntegerField, DateTimeField, Func, Max, Q
+from django.db.models import BigIntegerField, DateTimeField, Exists, Func, Max, Q, QuerySet
 from django.utils import timezone
 
 from ..databases import database_for_read
-from ..models import CronJobLog, CronJobState, RunStatus, failed_at
+from ..models import CronEntry, CronJobLog, CronJobState, RunStatus, failed_at
 from ..schedules.wallclock import floor_minute
 from .claims import insert_ignoring_duplicates
 
@@ -108,6 +108,19 @@ class JobState:
     def __repr__(self) -> str:
         return f"<JobState {self.job_name}>"
 
+    @classmethod
+    def of_row(cls, row: CronJobState) -> JobState:
+        """The tick's copy of a state row read as a model instance."""
+        return cls(
+            row.pk,
+            row.job_name,
+            locked=row.locked,
+            last_status=row.last_status,
+            due_key=row.due_key,
+            paused=row.paused,
+            **{name: getattr(row, name) for name in MOMENTS},
+        )
+
     @property
     def failed_at(self) -> datetime | None:
         """When the job's last run started, if that run did not succeed."""
@@ -175,7 +188,8 @@ class DatabaseNow(Func):
     ) -> Any:
         sql = CLOCK_SQL.get(connection.vendor)
         if template is None and sql is not None:
-            template = sql.replace("%", "%%")  # the template is %-formatted
+            # The template is %-formatted, then the SQL once more with its parameters.
+            template = sql.replace("%", "%%%%")
         return super().as_sql(compiler, connection, function, template, arg_joiner, **extra)
 
 
@@ -185,40 +199,77 @@ class StatesRead:
 
     states: dict[str, JobState]
     database_now: datetime | None
+    entries_due: bool | None = None
+    """Whether some entry (of any job) was due; None when the read could not tell."""
 
 
-def read_states() -> StatesRead:
-    """Every job's state, in one query whatever the number of jobs or log rows.
+def read_states(now: datetime | None = None) -> StatesRead:
+    """Every job's state, in one query whatever the number of jobs, entries or log rows.
 
-    With USE_TZ on PostgreSQL, MySQL and SQLite, the database turns the
-    datetimes into numbers and the rows come straight from the cursor.
+    The rows are the jobs' own (an entry's state row is read when the entry
+    is due). With ``now``, the same query says whether any entry is due at
+    that moment: an idle tick then reads no entry at all. With USE_TZ on
+    PostgreSQL, MySQL and SQLite, the database turns the datetimes into
+    numbers and the rows come straight from the cursor.
     """
     database = database_for_read()
     connection = connections[database]
+    due_at = now or timezone.now()
     rows: Iterable[Sequence[Any]]
     if settings.USE_TZ and connection.vendor in EpochMicroseconds.VENDORS:
+        sql, params = _states_as_numbers(database)
         with connection.cursor() as cursor:
-            cursor.execute(*_states_as_numbers(database))
+            cursor.execute(sql, _with_moment(params, due_at, connection))
             rows = cursor.fetchall()
     else:
         rows = [
-            (*row[: len(PLAIN_COLUMNS)], *map(_microseconds, row[len(PLAIN_COLUMNS) :]))
-            for row in CronJobState.objects.using(database).values_list(
-                *TICK_COLUMNS, DatabaseNow()
+            (
+                *row[: len(PLAIN_COLUMNS)],
+                *map(_microseconds, row[len(PLAIN_COLUMNS) : len(TICK_COLUMNS)]),
+                row[-2],
+                _microseconds(row[-1]),
+            )
+            for row in _code_states(database).values_list(
+                *TICK_COLUMNS, _entries_due(due_at), DatabaseNow()
             )
         ]
     states: dict[str, JobState] = {}
     database_now = None
+    entries_due = None
     for row in rows:
         state = _from_row(row)
         states[state.job_name] = state
-        database_now = row[-1]
+        entries_due, database_now = bool(row[-2]), row[-1]
+    if now is None:
+        entries_due = None
     if not settings.USE_TZ:
-        return StatesRead(states, None)  # the database's local time would not compare
+        # The database's local time would not compare.
+        return StatesRead(states, None, entries_due)
     if database_now is None:
         # No state row yet (a first tick) to read the clock with.
-        return StatesRead(states, _database_clock(connection))
-    return StatesRead(states, from_microseconds(database_now))
+        return StatesRead(states, _database_clock(connection), entries_due)
+    return StatesRead(states, from_microseconds(database_now), entries_due)
+
+
+def _code_states(database: str) -> QuerySet[CronJobState]:
+    """The state rows of the jobs' own schedules (not those of entries)."""
+    return CronJobState.objects.using(database).filter(entry__isnull=True)
+
+
+# Stands for the tick's moment in the query built once; replaced at each read.
+_MOMENT_PLACEHOLDER = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def _entries_due(moment: datetime) -> Exists:
+    """Whether some entry is due at ``moment``: one probe of the entries' due index."""
+    return Exists(CronEntry.objects.filter(next_due__lte=moment))
+
+
+def _with_moment(params: tuple[Any, ...], moment: datetime, connection: Any) -> tuple[Any, ...]:
+    field = CronEntry._meta.get_field("next_due")
+    placeholder = field.get_db_prep_value(_MOMENT_PLACEHOLDER, connection)
+    value = field.get_db_prep_value(moment, connection)
+    return tuple(value if param == placeholder else param for param in params)
 
 
 def _database_clock(connection: Any) -> datetime | None:
@@ -240,9 +291,10 @@ def _database_clock(connection: Any) -> datetime | None:
 def _states_as_numbers(database: str) -> tuple[str, tuple[Any, ...]]:
     """The query of :func:`read_states`, its datetimes as numbers: built once per
     database, as it takes longer to build than to run."""
-    numbers = CronJobState.objects.using(database).values_list(
+    numbers = _code_states(database).values_list(
         *PLAIN_COLUMNS,
         *map(EpochMicroseconds, MOMENTS),
+        _entries_due(_MOMENT_PLACEHOLDER),
         EpochMicroseconds(DatabaseNow()),
     )
     sql, params = numbers.query.get_compiler(database).as_sql()

@@ -39,6 +39,7 @@ def delete_old_logs(older_than_days: float | None = None, batch_size: int | None
             return deleted
 
 
-def delete_older_successes(code: str, keep_pk: int) -> None:
+def delete_older_successes(code: str, keep_pk: int, *, entry: str = "") -> None:
     """``remove_successful_cron_logs``: keep only the newest successful run."""
-    CronJobLog.objects.for_job(code).succeeded().exclude(pk=keep_pk).delete()
+    runs = CronJobLog.objects.for_job(code).filter(entry=entry)
+    runs.succeeded().exclude(pk=keep_pk).delete()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..schedules.schedule import ENTRIES_ONLY
 from .moments import clock_time, duration_text, in_zone, local_in
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ HEADER = ("Running Crons", "=" * 40)
 def run_line(run: CronJobLog, job_class: type[CronJobBase] | None) -> str:
     """``code 02:02 0.004 s``: the slot (in the job's zone; none for an unscheduled
     run) and the run's duration."""
-    parts = [run.code]
+    parts = [run.run_name]
     if run.slot is not None and job_class is not None:
         parts.append(clock_time(run.slot, job_class.schedule.zone))
     if run.end_time is not None:
@@ -52,7 +53,11 @@ def not_due_line(code: str, plan: SlotPlan, job_class: type[CronJobBase], state:
             named += f" (and {more} earlier)"
         return f"[ ] {code}: missed {named}"
     next_due = state.next_due
-    return f"[ ] {code} next {in_zone(next_due, zone)}" if next_due else f"[ ] {code}"
+    if next_due:
+        return f"[ ] {code} next {in_zone(next_due, zone)}"
+    if job_class.schedule is ENTRIES_ONLY:
+        return f"[ ] {code} (entries only)"
+    return f"[ ] {code}"
 
 
 def broken_line(name: str, problem: Problem) -> str:

@@ -1,4 +1,4 @@
-"""What runcrons records: one CronJobLog row per run, one CronJobState row per job."""
+"""What runcrons records of each run: a CronJobLog row."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .conf import conf
+from ..conf import conf
 
 
 class RunStatus(models.TextChoices):
@@ -35,6 +34,15 @@ UNSUCCESSFUL = (
 def failed_at(last_status: str, last_started_at: datetime | None) -> datetime | None:
     """When a job's last run started, if that run did not succeed (it may be retried)."""
     return last_started_at if last_status in UNSUCCESSFUL else None
+
+
+def run_name(code: str, entry: str = "") -> str:
+    """How a job's runs are named: its code, or ``code[key]`` for those of an entry.
+
+    The name of the job's (or entry's) CronJobState row, and of its lines in
+    runcrons' output.
+    """
+    return f"{code}[{entry}]" if entry else code
 
 
 class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
@@ -81,6 +89,14 @@ class CronJobLog(models.Model):
     )
     is_success = models.BooleanField(_("success"), default=False)
     message = models.TextField(_("message"), default="", blank=True)
+    entry = models.CharField(
+        _("entry"),
+        max_length=128,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The key of the CronEntry this run was for; empty for the job's own schedule."),
+    )
     ran_at_time = models.TimeField(
         _("ran at time"),
         null=True,
@@ -148,7 +164,9 @@ class CronJobLog(models.Model):
         verbose_name_plural = _("cron job logs")
         constraints = [
             # The last line behind "exactly once per slot".
-            models.UniqueConstraint(fields=["code", "slot"], name="cronjobs_log_one_run_per_slot"),
+            models.UniqueConstraint(
+                fields=["code", "entry", "slot"], name="cronjobs_log_one_run_per_slot"
+            ),
         ]
         indexes = [
             # Log retention deletes by end_time.
@@ -167,7 +185,7 @@ class CronJobLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return "{} ({})".format(self.code, "Success" if self.is_success else "Fail")
+        return "{} ({})".format(self.run_name, "Success" if self.is_success else "Fail")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.status:
@@ -177,121 +195,13 @@ class CronJobLog(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def run_name(self) -> str:
+        """The job's code, or ``code[key]`` for a run of an entry (see :func:`run_name`)."""
+        return run_name(self.code, self.entry)
+
+    @property
     def duration(self) -> Any:
         """How long the run took, or None while it runs."""
         if self.end_time is None:
             return None
         return self.end_time - self.start_time
-
-
-class CronJobState(models.Model):
-    """Per-job state that runcrons reads in one query per tick.
-
-    ``last_slot`` is advanced by an atomic compare-and-set, which is what lets
-    any number of processes run a slot exactly once; ``locked`` is the
-    ``database`` lock backend's overlap lock. Also importable as
-    ``CronJobLock``, django-cron's name: ``job_name`` holds the job's code.
-    """
-
-    job_name = models.CharField(_("job code"), max_length=200, unique=True)
-    locked = models.BooleanField(_("locked"), default=False)
-    lock_token = models.CharField(max_length=32, blank=True, default="", editable=False)
-    locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
-    lock_expires_at = models.DateTimeField(_("lock expires at"), null=True, blank=True)
-    locked_by_host = models.CharField(_("locked by host"), max_length=255, blank=True, default="")
-    locked_by_pid = models.PositiveIntegerField(_("locked by process"), null=True, blank=True)
-    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
-    last_slot = models.DateTimeField(_("last slot"), null=True, blank=True)
-    last_run_id = models.BigIntegerField(_("last run"), null=True, blank=True)
-    last_status = models.CharField(
-        _("last status"), max_length=16, choices=RunStatus.choices, blank=True, default=""
-    )
-    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
-    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
-    last_succeeded_at = models.DateTimeField(
-        _("last succeeded"),
-        null=True,
-        blank=True,
-        help_text=_("When the job's last successful run started."),
-    )
-    failure_streak = models.PositiveIntegerField(
-        _("failures in a row"),
-        default=0,
-        db_default=0,
-        help_text=_("Runs since the last success that did not succeed (missed slots aside)."),
-    )
-    alerted_at = models.DateTimeField(
-        _("failures mailed at"),
-        null=True,
-        blank=True,
-        help_text=_("When ADMINS were told of the current failure streak."),
-    )
-    paused = models.BooleanField(
-        _("paused"),
-        default=False,
-        db_default=False,
-        help_text=_("runcrons skips the slots of a paused job; a requested run still runs."),
-    )
-    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
-    run_requested_at = models.DateTimeField(
-        _("run requested at"),
-        null=True,
-        blank=True,
-        help_text=_("The next runcrons runs the job once, outside its schedule, then clears this."),
-    )
-    next_due = models.DateTimeField(
-        _("next due"),
-        null=True,
-        blank=True,
-        editable=False,
-        help_text=_("Before this moment the job is not due; valid while due_key matches."),
-    )
-    due_key = models.CharField(
-        max_length=32,
-        blank=True,
-        default="",
-        db_default="",
-        editable=False,
-        help_text=_("Digest of the schedule and state that next_due was worked out from."),
-    )
-
-    objects = CronJobsManager()
-
-    class Meta:
-        verbose_name = _("cron job state")
-        verbose_name_plural = _("cron job states")
-
-    def __str__(self) -> str:
-        return self.job_name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if conf.DATABASE and not args:
-            kwargs.setdefault("using", conf.DATABASE)
-        super().save(*args, **kwargs)
-
-    @property
-    def failed_at(self) -> datetime | None:
-        """When the job's last run started, if that run did not succeed."""
-        return failed_at(self.last_status, self.last_started_at)
-
-
-CronJobLock = CronJobState
-
-
-class CronJob(CronJobState):
-    """A configured job as the admin shows it: the "Cron jobs" page.
-
-    A proxy of the state row, for the page's permissions: ``view_cronjob``
-    to see the page, ``pause_cronjob`` to pause and resume, ``run_cronjob``
-    to request a run.
-    """
-
-    class Meta:
-        proxy = True
-        verbose_name = _("cron job")
-        verbose_name_plural = _("cron jobs")
-        default_permissions = ("view",)
-        permissions = [
-            ("pause_cronjob", _("Can pause and resume cron jobs")),
-            ("run_cronjob", _("Can request an immediate run of a cron job")),
-        ]

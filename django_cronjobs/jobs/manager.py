@@ -17,11 +17,11 @@ import sys
 from types import TracebackType
 from typing import IO, Any
 
+from ..engine.runner import Runner
+from ..engine.tick_output import TickReport
 from ..exceptions import BadCronJobError
-from ..jobs.base import CronJobBase
 from ..text.console_lines import HEADER
-from .runner import Runner
-from .tick_output import TickReport
+from .base import CronJobBase
 
 
 class CronJobManager:

@@ -1,0 +1,32 @@
+"""The app's models: runs (CronJobLog), job states (CronJobState) and entries (CronEntry)."""
+
+from __future__ import annotations
+
+from .entries import CronEntry, CronEntryQuerySet, EntrySpec, Scheduled
+from .runs import (
+    UNSUCCESSFUL,
+    CronJobLog,
+    CronJobLogQuerySet,
+    CronJobsManager,
+    RunStatus,
+    failed_at,
+    run_name,
+)
+from .states import CronJob, CronJobLock, CronJobState
+
+__all__ = [
+    "UNSUCCESSFUL",
+    "CronEntry",
+    "CronEntryQuerySet",
+    "CronJob",
+    "CronJobLock",
+    "CronJobLog",
+    "CronJobLogQuerySet",
+    "CronJobState",
+    "CronJobsManager",
+    "EntrySpec",
+    "RunStatus",
+    "Scheduled",
+    "failed_at",
+    "run_name",
+]

@@ -1,0 +1,419 @@
+"""Schedules as data: CronEntry rows, written with validation, run by runcrons per entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_cronjobs import Schedule
+from django_cronjobs.models import CronEntry, CronJobLog, CronJobState, EntrySpec, RunStatus
+from django_cronjobs.schedules.hashed_cron import resolve_hashes
+from tests.conftest import run_crons
+from tests.jobs import DigestJob, ReportJob
+
+pytestmark = pytest.mark.django_db
+
+DIGEST = "tests.jobs.DigestJob"
+REPORT = "tests.jobs.ReportJob"
+MONDAY = datetime(2025, 1, 6, tzinfo=UTC)  # where the clock fixture starts
+
+
+@pytest.fixture(autouse=True)
+def _configured(settings):
+    settings.CRON_CLASSES = [DIGEST, REPORT, "tests.jobs.EveryMinuteJob"]
+    settings.TIME_ZONE = "UTC"
+
+
+def digest(customer: int, **schedule: object) -> CronEntry:
+    arguments = schedule or {"cron": "0 8 * * *"}
+    return CronEntry.objects.schedule(
+        DigestJob,
+        key=f"customer-{customer}",
+        kwargs={"customer_id": customer},
+        schedule=Schedule(**arguments),  # type: ignore[arg-type]
+    )
+
+
+def runs_of(key: str) -> list[CronJobLog]:
+    return list(CronJobLog.objects.filter(code="tests.digest", entry=key).order_by("start_time"))
+
+
+# -- writing entries ----------------------------------------------------------
+
+
+def test_a_new_entry_is_first_due_at_its_first_slot_after_the_write(clock):
+    clock.at(MONDAY.replace(hour=7, minute=59, second=30))
+    entry = digest(1)
+    assert entry.next_due == MONDAY.replace(hour=8)
+    clock.at(MONDAY.replace(hour=8, second=30))
+    assert digest(2).next_due == MONDAY.replace(hour=8) + timedelta(days=1)
+
+
+def test_an_interval_entry_counts_its_interval_from_the_write(clock):
+    clock.at(MONDAY.replace(hour=10, minute=0, second=20))
+    assert digest(1, run_every_mins=15).next_due == MONDAY.replace(hour=10, minute=15)
+
+
+def test_schedule_updates_the_entry_of_the_same_key(clock):
+    clock.at(MONDAY.replace(hour=6))
+    first = digest(1)
+    again = CronEntry.objects.schedule(
+        DigestJob, key="customer-1", kwargs={"customer_id": 99}, schedule=Schedule(cron="0 8 * * *")
+    )
+    assert again.pk == first.pk
+    assert again.kwargs == {"customer_id": 99}
+    assert again.counts_from == first.counts_from  # the schedule did not change
+    assert CronEntry.objects.count() == 1
+
+
+def test_a_changed_schedule_counts_from_the_change(clock):
+    clock.at(MONDAY.replace(hour=6))
+    digest(1, run_every_mins=60)
+    clock.at(MONDAY.replace(hour=6, minute=59))
+    entry = digest(1, run_every_mins=30)
+    assert entry.counts_from == MONDAY.replace(hour=6, minute=59)
+    assert entry.next_due == MONDAY.replace(hour=7, minute=29)
+
+
+def test_the_shortcut_on_the_job_class_names_its_entries(clock):
+    DigestJob.entries.schedule(
+        key="customer-7", kwargs={"customer_id": 7}, schedule=Schedule(cron="0 8 * * *")
+    )
+    ReportJob.entries.schedule(key="weekly", schedule=Schedule(cron="0 9 * * 1"))
+    assert [entry.key for entry in DigestJob.entries.all()] == ["customer-7"]
+    assert DigestJob.entries.count() == 1
+    assert [entry.key for entry in ReportJob.entries] == ["weekly"]
+
+
+@pytest.mark.parametrize(
+    ("job", "key", "kwargs", "schedule", "field", "words"),
+    [
+        ("tests.nowhere", "k", {}, Schedule(cron="@daily"), "job", "django_cronjobs.E023"),
+        (DigestJob, "k", {"customer_id": 1}, Schedule(cron="61 * * * *"), "cron", "E007"),
+        (
+            DigestJob,
+            "k",
+            {"customer_id": 1},
+            Schedule(cron="@daily", timezone="Mars/Base"),
+            "timezone",
+            "E013",
+        ),
+        (
+            DigestJob,
+            "k",
+            {"customer": 1},
+            Schedule(cron="@daily"),
+            "kwargs",
+            "django_cronjobs.E024",
+        ),
+        (DigestJob, "k", {}, Schedule(cron="@daily"), "kwargs", "missing a required argument"),
+        (DigestJob, "k", {"customer_id": object()}, Schedule(cron="@daily"), "kwargs", "JSON"),
+        (DigestJob, "a\nb", {"customer_id": 1}, Schedule(cron="@daily"), "key", "control"),
+        (DigestJob, "", {"customer_id": 1}, Schedule(cron="@daily"), "key", "1 to 128"),
+        (
+            DigestJob,
+            "k",
+            {"customer_id": 1},
+            Schedule(run_every_mins=0),
+            "run_every_mins",
+            "every runcrons call",
+        ),
+        (DigestJob, "k", {"customer_id": 1}, Schedule(), "__all__", "E010"),
+        (DigestJob, "k", {"customer_id": 1}, Schedule(cron="H(40-20) * * * *"), "cron", "H(40-20)"),
+    ],
+)
+def test_a_wrong_entry_is_refused_with_the_checks_text(job, key, kwargs, schedule, field, words):
+    with pytest.raises(ValidationError) as refused:
+        CronEntry.objects.schedule(job, key=key, kwargs=kwargs, schedule=schedule)
+    messages = refused.value.message_dict[field]
+    assert any(words in message for message in messages), messages
+    assert not CronEntry.objects.exists()
+
+
+def test_saving_an_entry_validates_it_and_counts_from_the_change(clock):
+    clock.at(MONDAY.replace(hour=6))
+    entry = digest(1)
+    entry.cron = "not cron"
+    with pytest.raises(ValidationError):
+        entry.save()
+    entry = CronEntry.objects.get()
+    clock.at(MONDAY.replace(hour=9))
+    entry.cron = "30 9 * * *"
+    entry.save()
+    entry.refresh_from_db()
+    assert (entry.counts_from, entry.next_due) == (clock_now(), MONDAY.replace(hour=9, minute=30))
+    clock.at(MONDAY.replace(hour=9, minute=10))
+    entry.description = "only the text"
+    entry.save()
+    entry.refresh_from_db()
+    assert entry.counts_from == MONDAY.replace(hour=9)  # not a schedule change
+
+
+def clock_now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+# -- runs -----------------------------------------------------------------------
+
+
+def test_runcrons_runs_a_due_entry_once_with_its_kwargs(clock):
+    clock.at(MONDAY.replace(hour=7))
+    digest(1)
+    digest(2, cron="0 9 * * *")
+    clock.at(MONDAY.replace(hour=8, second=5))
+    output = run_crons()
+    assert "[✔] tests.digest[customer-1]" in output
+    assert "customer-2" not in output  # not due: not even read
+    assert "[ ] tests.digest (entries only)" in output
+    assert DigestJob.calls == [1]
+    (run,) = runs_of("customer-1")
+    assert (run.code, run.entry, run.slot, run.status) == (
+        "tests.digest",
+        "customer-1",
+        MONDAY.replace(hour=8),
+        RunStatus.SUCCEEDED,
+    )
+    assert run.message == "digest for 1"
+    assert str(run) == "tests.digest[customer-1] (Success)"
+    run_crons()
+    assert DigestJob.calls == [1]  # exactly once per slot
+    entry = CronEntry.objects.get(key="customer-1")
+    assert entry.next_due == MONDAY.replace(hour=8) + timedelta(days=1)
+    state = CronJobState.objects.get(entry=entry)
+    assert state.job_name == "tests.digest[customer-1]"
+
+
+def test_entries_of_one_job_share_a_slot_and_run_apart(clock):
+    clock.at(MONDAY.replace(hour=7))
+    for customer in range(5):
+        digest(customer)
+    clock.at(MONDAY.replace(hour=8))
+    run_crons()
+    assert sorted(DigestJob.calls) == [0, 1, 2, 3, 4]
+    assert CronJobLog.objects.filter(code="tests.digest", slot=MONDAY.replace(hour=8)).count() == 5
+
+
+def test_a_job_runs_its_own_schedule_and_its_entries(clock):
+    clock.at(MONDAY.replace(hour=5))
+    ReportJob.entries.schedule(
+        key="eu", kwargs={"region": "eu"}, schedule=Schedule(cron="0 6 * * *")
+    )
+    clock.at(MONDAY.replace(hour=6))
+    run_crons()
+    assert sorted(map(str, ReportJob.calls)) == ["{'region': 'eu'}", "{}"]
+    runs = CronJobLog.objects.filter(code="tests.report").order_by("entry")
+    assert [(run.entry, run.slot) for run in runs] == [
+        ("", MONDAY.replace(hour=6)),
+        ("eu", MONDAY.replace(hour=6)),
+    ]
+
+
+def test_an_edit_never_fires_at_once(clock):
+    clock.at(MONDAY.replace(hour=6))
+    digest(1, run_every_mins=60)
+    clock.at(MONDAY.replace(hour=6, minute=59, second=50))
+    digest(1, run_every_mins=30)  # would have been due at 7:00
+    clock.at(MONDAY.replace(hour=7, second=10))
+    run_crons()
+    assert DigestJob.calls == []
+    clock.at(MONDAY.replace(hour=7, minute=29, second=10))
+    run_crons()
+    assert DigestJob.calls == [1]
+
+
+def test_a_changed_entry_does_not_catch_up(clock):
+    clock.at(MONDAY.replace(hour=6))
+    digest(1, cron="0 * * * *")
+    clock.at(MONDAY.replace(hour=7))
+    run_crons()
+    assert DigestJob.calls == [1]
+    # Hours later (runcrons was down), the schedule changes: no catch-up run.
+    clock.at(MONDAY.replace(hour=12, minute=10))
+    digest(1, cron="0,30 * * * *")
+    run_crons()
+    assert DigestJob.calls == [1]
+    clock.at(MONDAY.replace(hour=12, minute=30))
+    run_crons()
+    assert DigestJob.calls == [1, 1]
+
+
+def test_a_disabled_entry_does_not_run_and_counts_from_its_enabling(clock):
+    clock.at(MONDAY.replace(hour=6))
+    entry = digest(1, cron="0 * * * *")
+    entry.enabled = False
+    entry.save()
+    assert CronEntry.objects.get().next_due is None
+    clock.at(MONDAY.replace(hour=7))
+    run_crons()
+    clock.at(MONDAY.replace(hour=9, minute=30))
+    entry = CronEntry.objects.get()
+    entry.enabled = True
+    entry.save()
+    assert entry.next_due == MONDAY.replace(hour=10)
+    run_crons()
+    assert DigestJob.calls == []
+
+
+def test_a_failing_entry_does_not_stop_the_others_and_retries_alone(clock):
+    clock.at(MONDAY.replace(hour=7))
+    for customer in (1, 2, 3):
+        digest(customer, cron="0 8 * * *", retry_after_failure_mins=10)
+    DigestJob.failing.add(2)
+    clock.at(MONDAY.replace(hour=8))
+    output = run_crons()
+    assert sorted(DigestJob.calls) == [1, 2, 3]
+    assert "[✘] tests.digest[customer-2] 08:00 0.000 s: RuntimeError: no digest for 2" in output
+    assert CronEntry.objects.get(key="customer-2").next_due == MONDAY.replace(hour=8, minute=10)
+    assert CronEntry.objects.get(key="customer-1").next_due == MONDAY.replace(hour=8) + timedelta(
+        days=1
+    )
+    DigestJob.failing.clear()
+    clock.at(MONDAY.replace(hour=8, minute=10))
+    run_crons()
+    assert sorted(DigestJob.calls) == [1, 2, 2, 3]
+    assert [run.status for run in runs_of("customer-2")] == [RunStatus.FAILED, RunStatus.SUCCEEDED]
+
+
+def test_entries_of_a_job_no_longer_configured_wait_and_stop_nothing(clock, settings):
+    clock.at(MONDAY.replace(hour=7))
+    digest(1)
+    ReportJob.entries.schedule(key="eu", schedule=Schedule(cron="0 8 * * *"))
+    settings.CRON_CLASSES = [REPORT]
+    clock.at(MONDAY.replace(hour=8))
+    run_crons()
+    assert DigestJob.calls == []
+    assert ReportJob.calls == [{}]
+    # Configured again, the entry runs its latest missed slot, as a job would.
+    settings.CRON_CLASSES = [DIGEST, REPORT]
+    clock.at(MONDAY.replace(hour=8, minute=30))
+    run_crons()
+    assert DigestJob.calls == [1]
+
+
+def test_h_spreads_entries_of_one_schedule(clock):
+    clock.at(MONDAY.replace(hour=7))
+    entries = [digest(customer, cron="H 8 * * *") for customer in range(40)]
+    minutes = {entry.next_due.minute for entry in entries}
+    assert len(minutes) > 20
+    for entry in entries:
+        expected = resolve_hashes("H 8 * * *", entry.run_name).split()[0]
+        assert entry.next_due == MONDAY.replace(hour=8, minute=int(expected))
+    assert entries[0].schedule.describe() == f"every day at 08:{entries[0].next_due.minute:02d} UTC"
+
+
+def test_deleting_an_entry_deletes_its_state_and_keeps_its_runs(clock):
+    clock.at(MONDAY.replace(hour=7))
+    digest(1)
+    clock.at(MONDAY.replace(hour=8))
+    run_crons()
+    CronEntry.objects.filter(key="customer-1").delete()
+    assert not CronJobState.objects.filter(job_name="tests.digest[customer-1]").exists()
+    assert len(runs_of("customer-1")) == 1
+
+
+def test_a_dry_run_reports_a_due_entry_and_writes_nothing(clock):
+    clock.at(MONDAY.replace(hour=7))
+    digest(1)
+    clock.at(MONDAY.replace(hour=8))
+    output = run_crons("--dry-run")
+    assert "tests.digest[customer-1]" in output
+    assert DigestJob.calls == []
+    assert not CronJobState.objects.filter(entry__isnull=False).exists()
+
+
+def test_force_runs_the_jobs_own_schedules_not_the_entries(clock):
+    clock.at(MONDAY.replace(hour=7))
+    digest(1)
+    clock.at(MONDAY.replace(hour=8))
+    run_crons("--force", "tests.every_minute")
+    assert DigestJob.calls == []
+
+
+# -- the idle tick ----------------------------------------------------------------
+
+
+def idle_tick_queries() -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        run_crons("tests.every_minute")
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_entries_that_are_not_due_cost_the_idle_tick_nothing(clock):
+    clock.at(MONDAY.replace(hour=7))
+    run_crons()
+    clock.at(MONDAY.replace(hour=7, second=20))
+    run_crons("tests.every_minute")  # stores the due moments
+    clock.at(MONDAY.replace(hour=7, second=30))
+    without = idle_tick_queries()
+    CronEntry.objects.schedule_many(
+        DigestJob,
+        (
+            EntrySpec(f"customer-{n}", Schedule(cron="H 8 * * *"), {"customer_id": n})
+            for n in range(300)
+        ),
+    )
+    with_entries = idle_tick_queries()
+    # One read either way: the job states, and whether any entry is due (none is).
+    assert len(with_entries) == len(without) == 1
+    assert with_entries == without
+    assert "next_due" in with_entries[0]
+    assert "cronentry" in with_entries[0].lower()
+
+
+# -- the bulk form ------------------------------------------------------------------
+
+
+def test_schedule_many_writes_in_batches_with_a_constant_number_of_statements(clock):
+    clock.at(MONDAY.replace(hour=7))
+    specs = [
+        EntrySpec(f"customer-{n}", Schedule(cron="0 8 * * *"), {"customer_id": n})
+        for n in range(1000)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        done = CronEntry.objects.schedule_many(DigestJob, specs, batch_size=500)
+    assert (done.created, done.updated, done.unchanged) == (1000, 0, 0)
+    writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "cronentry" in query["sql"].lower()
+        and query["sql"].lstrip().upper().startswith("INSERT")
+    ]
+    # One INSERT per batch, or as many as the database's limit on parameters needs.
+    fields = [field for field in CronEntry._meta.concrete_fields if not field.primary_key]
+    per_insert = connection.ops.bulk_batch_size(fields, specs[:500]) or 500
+    assert len(writes) == 2 * -(-500 // per_insert)
+    assert len(queries.captured_queries) == len(writes) + 2 * 3  # + read, and a transaction
+    assert CronEntry.objects.count() == 1000
+    assert set(CronEntry.objects.values_list("next_due", flat=True)) == {MONDAY.replace(hour=8)}
+    clock.at(MONDAY.replace(hour=7, minute=30))
+    specs[0] = EntrySpec("customer-0", Schedule(cron="0 9 * * *"), {"customer_id": 0})
+    specs[1] = EntrySpec(
+        "customer-1", Schedule(cron="0 8 * * *"), {"customer_id": 1}, description="x"
+    )
+    done = CronEntry.objects.schedule_many(DigestJob, specs)
+    assert (done.created, done.updated, done.unchanged) == (0, 2, 998)
+    first, second = CronEntry.objects.filter(key__in=["customer-0", "customer-1"]).order_by("key")
+    assert (first.next_due, first.counts_from) == (
+        MONDAY.replace(hour=9),
+        MONDAY.replace(hour=7, minute=30),
+    )
+    assert (second.description, second.counts_from) == ("x", MONDAY.replace(hour=7))
+
+
+def test_schedule_many_refuses_a_batch_with_a_wrong_entry_and_names_its_key(clock):
+    specs = [
+        EntrySpec("good", Schedule(cron="0 8 * * *"), {"customer_id": 1}),
+        EntrySpec("bad", Schedule(cron="0 8 * *"), {"customer_id": 2}),
+    ]
+    with pytest.raises(ValidationError) as refused:
+        CronEntry.objects.schedule_many(DigestJob, specs)
+    assert "bad: cron" in refused.value.message_dict
+    assert not CronEntry.objects.exists()
+    with pytest.raises(ValidationError, match="E023"):
+        CronEntry.objects.schedule_many("tests.nowhere", specs[:1])
