@@ -543,3 +543,18 @@ class ReportJob(CronJobBase):
     def do(self, **kwargs: Any) -> str:
         ReportJob.calls.append(kwargs)
         return "report"
+
+
+class KillingEntryJob(CronJobBase):
+    """Its entries' runs die as an OOM-killed process does, when their kwargs say so."""
+
+    code = "tests.killing_entry"
+    schedule = None
+
+    def do(self, *, kill: bool) -> str:
+        import os
+        import signal
+
+        if kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return "alive"

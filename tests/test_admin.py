@@ -95,7 +95,7 @@ def test_the_list_takes_the_same_queries_for_many_rows(admin_client):
 
 def listed_codes(page: str) -> list[str]:
     """The codes in the rows of a changelist page."""
-    return re.findall(r'class="field-code"><a href="[^"]*">([^<]*)</a>', page)
+    return re.findall(r'class="field-job"><a href="[^"]*">([^<]*)</a>', page)
 
 
 def test_search_matches_configured_codes_by_part_and_others_exactly(admin_client):

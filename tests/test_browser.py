@@ -150,7 +150,7 @@ def test_pause_run_now_and_history_in_the_admin(example: Example, page: Any) -> 
     page.click('#content-main a[href$="/django_cronjobs/cronjob/"]')
     expect(page.locator("h1")).to_have_text("Cron jobs")
     rows = page.locator("tr.cronjobs-job")
-    expect(rows).to_have_count(4)
+    expect(rows).to_have_count(5)
     heartbeat = page.locator('tr[data-code="chores.heartbeat"]')
     expect(heartbeat).to_contain_text("every minute")
     expect(heartbeat.locator(".cronjobs-status-succeeded").first).to_be_visible()
@@ -191,6 +191,51 @@ def test_pause_run_now_and_history_in_the_admin(example: Example, page: Any) -> 
     shot(page, "4-filtered-log")
 
 
+def test_entries_in_the_admin(example: Example, logged_in: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in
+    page.goto(f"{example.url}/admin/django_cronjobs/cronentry/add/?job=chores.reminder")
+    expect(page.locator("#id_job")).to_have_value("chores.reminder")
+    page.fill("#id_key", "admin")
+    page.fill("#id_kwargs", '{"username": "admin"}')
+    page.fill("#id_cron", "0 25 * * *")
+    page.click("input[name=_continue]")
+    expect(page.locator(".errorlist")).to_contain_text("django_cronjobs.E007")
+    shot(page, "entries-1-refused")
+    page.fill("#id_kwargs", '{"user": "admin"}')
+    page.fill("#id_cron", "H 9 * * 1-5")
+    page.fill("#id_timezone", "Europe/Berlin")
+    page.click("input[name=_continue]")
+    expect(page.locator(".errorlist")).to_contain_text("django_cronjobs.E024")
+    page.fill("#id_kwargs", '{"username": "admin"}')
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    upcoming = page.locator(".field-upcoming li")
+    expect(upcoming).to_have_count(5)
+    expect(upcoming.first).to_contain_text(" 09:")
+    expect(upcoming.first).to_contain_text("Europe/Berlin")
+    shot(page, "entries-2-saved")
+
+    page.goto(f"{example.url}/admin/django_cronjobs/cronentry/?job=chores.reminder")
+    row = page.locator("#result_list tbody tr", has_text="admin")
+    expect(row).to_contain_text("every Monday to Friday at 09:")
+    row.locator("input[name=_selected_action]").check()
+    page.select_option("select[name=action]", "run_entries")
+    page.click("button[name=index]")
+    expect(page.locator(".messagelist")).to_contain_text("Requested a run of 1 entry.")
+    shot(page, "entries-3-run-requested")
+
+    ticked = example.manage("runcrons").stdout
+    assert "[✔] chores.reminder[admin]" in ticked, ticked
+    page.goto(f"{example.url}/admin/django_cronjobs/cronjob/job/chores.reminder/")
+    expect(page.locator(".cronjobs-facts")).to_contain_text("only through its entries")
+    expect(page.locator(".cronjobs-facts")).to_contain_text("enabled")
+    page.goto(f"{example.url}/admin/django_cronjobs/cronentry/?job=chores.reminder")
+    expect(page.locator("#result_list tbody tr", has_text="admin")).to_contain_text("succeeded")
+    shot(page, "entries-4-ran")
+
+
 @pytest.fixture
 def logged_in(example: Example, page: Any) -> Any:
     page.goto(f"{example.url}/admin/login/")
@@ -227,8 +272,18 @@ def test_the_apps_pages_fit_the_window(example: Example, logged_in: Any, width: 
         "-c",
         "from django_cronjobs.models import CronJobLog; print(CronJobLog.objects.first().pk)",
     ).stdout.strip()
+    entry = example.manage(
+        "shell",
+        "-c",
+        "from chores.cron import Reminder; from django_cronjobs import Schedule; "
+        "print(Reminder.entries.schedule(key='fit', kwargs={'username': 'admin'}, "
+        "schedule=Schedule(cron='H 9 * * 1-5', timezone='Europe/Berlin')).pk)",
+    ).stdout.strip()
     pages = {
         "cron-jobs": "/admin/django_cronjobs/cronjob/",
+        "entries": "/admin/django_cronjobs/cronentry/",
+        "entry": f"/admin/django_cronjobs/cronentry/{entry}/change/",
+        "entries job": "/admin/django_cronjobs/cronjob/job/chores.reminder/",
         "job": "/admin/django_cronjobs/cronjob/job/chores.heartbeat/",
         "job without runs": "/admin/django_cronjobs/cronjob/job/chores.daily_signup_report/",
         "log": "/admin/django_cronjobs/cronjoblog/",

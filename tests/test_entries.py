@@ -417,3 +417,125 @@ def test_schedule_many_refuses_a_batch_with_a_wrong_entry_and_names_its_key(cloc
     assert not CronEntry.objects.exists()
     with pytest.raises(ValidationError, match="E023"):
         CronEntry.objects.schedule_many("tests.nowhere", specs[:1])
+
+
+# -- cronjobs list / status / next -------------------------------------------------
+
+
+def cronjobs(*args: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("cronjobs", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_cronjobs_list_and_status_summarise_entries_and_name_the_failing_ones(clock):
+    clock.at(MONDAY.replace(hour=7))
+    for customer in (1, 2, 3):
+        digest(customer)
+    entry = digest(4)
+    entry.enabled = False
+    entry.save()
+    DigestJob.failing.add(2)
+    clock.at(MONDAY.replace(hour=8))
+    run_crons()
+    listed = cronjobs("list", "--wide")
+    assert "tests.digest[…]" in listed
+    assert "4 entries: 3 enabled, 1 failing" in listed
+    status = cronjobs("status")
+    assert "tests.digest: 4 entries: 3 enabled, 1 failing; next 2025-01-07 08:00 UTC" in status
+    assert "tests.digest[customer-2]: failing, 1 in a row; last failed 2025-01-06 08:00 UTC" in (
+        status
+    )
+    assert "customer-1" not in status
+    assert "tests.digest: never run" not in status  # no schedule of its own to report
+    assert cronjobs("next", "tests.digest").strip() == "tests.digest runs only through its entries."
+
+
+# -- crash recovery ------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_whose_run_killed_its_process_is_abandoned_and_runs_again(settings):
+    import signal
+    import subprocess
+    import sys
+
+    import time_machine
+    from django.utils import timezone
+
+    from django_cronjobs.engine.runner import Runner
+    from tests.conftest import command_line_env
+    from tests.jobs import KillingEntryJob
+
+    settings.CRON_CLASSES = ["tests.jobs.KillingEntryJob"]
+    entry = KillingEntryJob.entries.schedule(
+        key="k", kwargs={"kill": True}, schedule=Schedule(run_every_mins=1)
+    )
+    now = timezone.now()
+    CronEntry.objects.filter(pk=entry.pk).update(
+        counts_from=now - timedelta(minutes=5), next_due=now - timedelta(minutes=4)
+    )
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "django", "runcrons", "tests.jobs.KillingEntryJob"],
+        env=command_line_env(),
+        stdout=subprocess.DEVNULL,
+    )
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    (run,) = runs_of_code("tests.killing_entry")
+    assert run.status == RunStatus.RUNNING
+    assert CronJobState.objects.get(entry=entry).locked
+    # The entry stays due (its tick never stored a next due moment): the next
+    # tick on this host finds the run dead at once and runs the next slot.
+    CronEntry.objects.filter(pk=entry.pk).update(kwargs={"kill": False})
+    lines: list[str] = []
+    with time_machine.travel(now + timedelta(minutes=1), tick=False):
+        report = Runner(write=lines.append).run(["tests.jobs.KillingEntryJob"])
+    assert any(
+        line.startswith("[✘] tests.killing_entry[k]: Abandoned: process") for line in lines
+    ), lines
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED
+    outcomes = [result.outcome for result in report.results if result.code.endswith("[k]")]
+    assert outcomes[0] == RunStatus.ABANDONED
+    assert set(outcomes[1:]) == {RunStatus.SUCCEEDED}
+    # The slot of the run that died is not run again; the slots after it are.
+    slots = [result.run.slot for result in report.results[1:] if result.run is not None]
+    assert run.slot not in slots
+    assert slots
+    state = CronJobState.objects.get(entry=entry)
+    assert not state.locked
+    assert state.last_status == RunStatus.SUCCEEDED
+
+
+def runs_of_code(code: str) -> list[CronJobLog]:
+    """The runs of ``code`` that started (not the slots recorded as missed)."""
+    runs = CronJobLog.objects.filter(code=code).exclude(status=RunStatus.MISSED)
+    return list(runs.order_by("start_time"))
+
+
+def test_an_edit_made_while_a_tick_runs_keeps_the_moment_it_set(clock):
+    from django_cronjobs.store import due_entries
+
+    clock.at(MONDAY.replace(hour=7))
+    for customer in (1, 2):
+        digest(customer)
+    clock.at(MONDAY.replace(hour=8))
+    due = due_entries.read_due_entries(["tests.digest"], clock_now(), 10)
+    assert [item.entry.key for item in due] == ["customer-1", "customer-2"]
+    for item in due:  # both ran their 08:00 slot
+        CronJobState.objects.create(
+            job_name=item.entry.run_name,
+            entry=item.entry,
+            last_slot=MONDAY.replace(hour=8),
+            last_status=RunStatus.SUCCEEDED,
+        )
+    clock.at(MONDAY.replace(hour=8, minute=1))
+    digest(2, cron="30 8 * * *")  # edited while the tick ran the old schedule
+    due_entries.store_next_due([item.entry for item in due], clock_now())
+    first, second = CronEntry.objects.order_by("key")
+    assert first.next_due == MONDAY.replace(hour=8) + timedelta(days=1)
+    assert second.next_due == MONDAY.replace(hour=8, minute=30)

@@ -1,7 +1,9 @@
-"""The admin: the run log (:mod:`.log`) and the Cron jobs pages (:mod:`.jobs`)."""
+"""The admin: the run log (:mod:`.log`), the Cron jobs pages (:mod:`.jobs`) and the
+entries (:mod:`.entries`)."""
 
 from __future__ import annotations
 
+from .entries import CronEntryAdmin
 from .jobs import CronJobAdmin
 from .log import (
     COUNT_LIMIT,
@@ -17,6 +19,7 @@ __all__ = [
     "COUNT_LIMIT",
     "CappedCountPaginator",
     "CodeFilter",
+    "CronEntryAdmin",
     "CronJobAdmin",
     "CronJobLogAdmin",
     "configured_codes",

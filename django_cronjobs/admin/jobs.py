@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from ..jobs.base import job_path, load_jobs
 from ..models import CronJob, RunStatus
 from ..monitoring import controls
+from ..monitoring.entries_health import entries_summary, failing_entries
 from ..monitoring.overview import JobStatus, job_statuses, upcoming_runs
 from ..monitoring.run_history import RECENT_RUNS, RunStats, RunSummary, recent_runs
 from ..text.moments import duration_text, in_zone, local, local_in
@@ -236,8 +237,32 @@ class CronJobAdmin(ReadOnlyAdmin):
             ),
             "can_pause": request.user.has_perm(PAUSE_PERMISSION),
             "can_run": request.user.has_perm(RUN_PERMISSION),
+            **self._entries_context(code),
         }
         return TemplateResponse(request, self.job_template, context)
+
+    @staticmethod
+    def _entries_context(code: str) -> dict[str, Any]:
+        """How the job's entries stand, for its page: counts, and the failing ones."""
+        summary = entries_summary(code)
+        listed = (
+            f"{reverse('admin:django_cronjobs_cronentry_changelist')}?{urlencode({'job': code})}"
+        )
+        failing = [
+            {
+                "key": entry.key,
+                "url": reverse("admin:django_cronjobs_cronentry_change", args=[entry.pk]),
+                "mark": status_mark(entry.state.last_status),
+                "streak": entry.state.failure_streak,
+            }
+            for entry in (failing_entries(code) if summary.failing else [])
+        ]
+        return {
+            "entries": summary,
+            "entries_url": listed,
+            "failing_entries_url": f"{listed}&health=failing",
+            "failing_entries": failing,
+        }
 
     def change_view(
         self,
@@ -322,7 +347,7 @@ class CronJobAdmin(ReadOnlyAdmin):
     # -- reading ----------------------------------------------------------------
 
     def _states(self, codes: list[str] | None = None) -> dict[str, CronJob]:
-        rows = CronJob.objects.all()
+        rows = CronJob.objects.filter(entry__isnull=True)  # the jobs' own, not entries'
         if codes is not None:
             rows = rows.filter(job_name__in=codes)
         return {state.job_name: state for state in rows}

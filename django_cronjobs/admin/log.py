@@ -105,6 +105,7 @@ class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
 # which process after it.
 DETAIL_FIELDS: Any = [
     "code",
+    "entry",
     "status_icon",
     "message_text",
     "slot_time",
@@ -136,7 +137,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(CronJobLog)
 class CronJobLogAdmin(ReadOnlyAdmin):
     list_display = [
-        "code",
+        "job",
         "status_icon",
         "slot_time",
         "started",
@@ -144,7 +145,7 @@ class CronJobLogAdmin(ReadOnlyAdmin):
         "message_line",
         "hostname",
     ]
-    list_display_links = ["code"]
+    list_display_links = ["job"]
     list_filter = [CodeFilter, "status", ("start_time", admin.DateFieldListFilter)]
     search_fields = ["code"]
     search_help_text = _("Job code, or part of the code of a configured job.")
@@ -185,8 +186,19 @@ class CronJobLogAdmin(ReadOnlyAdmin):
         run = self.get_object(request, object_id)
         if run is not None:
             status = run.get_status_display()
-            extra_context = {**(extra_context or {}), "subtitle": f"{run.code} ({status})"}
+            extra_context = {**(extra_context or {}), "subtitle": f"{run.run_name} ({status})"}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def lookup_allowed(self, lookup: str, value: str, request: Any = None) -> bool:
+        # An entry's page links to its runs: ?code=...&entry=...
+        if lookup == "entry":
+            return True
+        return bool(super().lookup_allowed(lookup, value, request))
+
+    @admin.display(description=_("code"), ordering="code")
+    def job(self, run: CronJobLog) -> str:
+        """The job's code, or ``code[key]`` for a run of an entry."""
+        return run.run_name
 
     @admin.display(description=_("status"), ordering="status")
     def status_icon(self, run: CronJobLog) -> str:

@@ -9,7 +9,7 @@ claims, runs and records it as any job: exactly once per (job, entry, slot).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from ..entries.due import counted_history
@@ -21,16 +21,21 @@ from ..store.job_states import JobState
 
 
 def entry_jobs(
-    due: list[DueEntry], jobs: Mapping[str, type[CronJobBase]]
+    due: list[DueEntry],
+    jobs: Mapping[str, type[CronJobBase]],
+    paused_jobs: Collection[str] = (),
 ) -> list[tuple[ConfiguredJob, JobState]]:
-    """The job and state a tick plans for each due entry (whose state is known)."""
+    """The job and state a tick plans for each due entry (whose state is known).
+
+    An entry is paused while it is disabled, and while its job is paused.
+    """
     planned = []
     for item in due:
         entry, state = item.entry, item.state
         assert state is not None
         job_class = entry_job_class(jobs[entry.job], entry.key, entry.schedule, entry.kwargs)
         count_from_last_write(state, entry.counts_from)
-        state.paused = not entry.enabled
+        state.paused = not entry.enabled or entry.job in paused_jobs
         planned.append((ConfiguredJob(entry.run_name, job_class), state))
     return planned
 

@@ -197,7 +197,8 @@ class Runner:
         now = timezone.now()
         due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
         due_entries.ensure_entry_states(due, now, write=not self.dry_run)
-        for job, state in entry_jobs(due, jobs):
+        paused = [code for code, state in states.items() if state.paused]
+        for job, state in entry_jobs(due, jobs, paused):
             runnable.append(job)
             states[job.code] = state
         return due

@@ -176,6 +176,8 @@ class CronJobLog(models.Model):
             # (Not partial indexes: MySQL has none.)
             models.Index(fields=["start_time"], name="cronjobs_log_start_time"),
             models.Index(fields=["code", "start_time"], name="cronjobs_log_code_start"),
+            # A job's own runs, or one entry's, newest first.
+            models.Index(fields=["code", "entry", "start_time"], name="cronjobs_log_entry_start"),
             models.Index(fields=["status", "start_time"], name="cronjobs_log_status_start"),
             # The admin's sorting by duration (where the database has
             # expression indexes: not MariaDB).

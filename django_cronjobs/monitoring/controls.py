@@ -11,7 +11,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from ..jobs.base import CronJobBase, load_jobs
-from ..models import CronJobState
+from ..models import CronEntry, CronJobState
 from ..store import claims
 from ..store.job_states import JobState, ensure_states
 
@@ -50,6 +50,33 @@ def request_run(code: str) -> bool:
         run_requested_at=timezone.now()
     )
     return changed == 1
+
+
+def request_entry_run(entry: CronEntry) -> bool:
+    """Ask the next runcrons to run ``entry`` once; False if a request is pending.
+
+    The entry is made due at once so that the next tick reads it; the run
+    goes outside its schedule, as a job's requested run does.
+    """
+    now = timezone.now()
+    claims.insert_ignoring_duplicates(
+        CronJobState, [CronJobState(job_name=entry.run_name, entry_id=entry.pk, first_seen=now)]
+    )
+    changed = CronJobState.objects.filter(entry_id=entry.pk, run_requested_at__isnull=True).update(
+        run_requested_at=now
+    )
+    CronEntry.objects.filter(pk=entry.pk).update(next_due=now)
+    return changed == 1
+
+
+def set_entry_enabled(entry: CronEntry, enabled: bool) -> bool:
+    """Enable or disable ``entry``; False if it already was. Enabled, it counts from now."""
+    if entry.enabled == enabled:
+        return False
+    entry.enabled = enabled
+    entry.updated_at = timezone.now()
+    entry.save(update_fields=["enabled", "updated_at"])
+    return True
 
 
 def skip_passed_slots(job_class: type[CronJobBase], state: JobState, now: datetime) -> bool:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..jobs.base import ConfiguredJob, CronJobBase, load_jobs
 from ..models import UNSUCCESSFUL, CronJobState, RunStatus
-from ..schedules.schedule import CURRENT_SLOT_SECONDS
+from ..schedules.schedule import CURRENT_SLOT_SECONDS, ENTRIES_ONLY
 from ..store.due_times import stored_next_due
 from ..store.job_states import JobState, read_states
 
@@ -49,6 +49,11 @@ class JobStatus:
     @property
     def schedule(self) -> str:
         return self.job_class.schedule.describe()
+
+    @property
+    def entries_only(self) -> bool:
+        """It has no schedule of its own: it runs only through its entries."""
+        return self.job_class.schedule is ENTRIES_ONLY
 
     @property
     def last_status(self) -> str:

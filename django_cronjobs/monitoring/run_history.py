@@ -104,7 +104,7 @@ def recent_runs(codes: Iterable[str], limit: int = RECENT_RUNS) -> dict[str, lis
 
 
 def _newest(database: str, code: str, limit: int) -> Any:
-    runs = CronJobLog.objects.using(database).filter(code=code)
+    runs = CronJobLog.objects.using(database).filter(code=code, entry="")
     return runs.order_by("-start_time", "-pk").values_list(*COLUMNS)[:limit]
 
 
@@ -115,6 +115,7 @@ def _lateral(connection: Any, codes: list[str], limit: int) -> list[tuple[Any, .
     sql = (
         f"SELECT {names} FROM unnest(%s::text[]) AS wanted(code) "
         f"CROSS JOIN LATERAL (SELECT * FROM {table} AS log WHERE log.code = wanted.code "
+        "AND log.entry = '' "
         "ORDER BY log.start_time DESC, log.id DESC LIMIT %s) AS runs"
     )
     with connection.cursor() as cursor:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db import connections
 
+from ..databases import database_for_write
 from ..entries.due import next_due_of
 from ..models import CronEntry, CronJobState, RunStatus, failed_at
 from .claims import insert_ignoring_duplicates
@@ -75,18 +77,21 @@ def ensure_entry_states(due: Sequence[DueEntry], now: datetime, *, write: bool =
 def store_next_due(entries: Sequence[CronEntry], now: datetime) -> None:
     """After a tick ran ``entries``: store when each is next due, from its state row.
 
-    One read and one UPDATE for all of them. An entry changed since the tick
-    read it (``counts_from`` moved) keeps the moment its change stored.
+    One read and one UPDATE for all of them (on SQLite and MySQL, one per
+    ROWS_PER_UPDATE), joined to the new moments: its cost grows with the
+    rows, not with their square as a CASE's would. An entry changed since
+    the tick read it (``counts_from`` moved) keeps the moment its change
+    stored.
     """
     if not entries:
         return
     states = {
         row.entry_id: row
         for row in CronJobState.objects.filter(entry_id__in=[entry.pk for entry in entries]).only(
-            "entry_id", "last_slot", "last_status", "last_started_at"
+            "entry_id", "last_slot", "last_status", "last_started_at", "run_requested_at"
         )
     }
-    whens = []
+    moments = []
     for entry in entries:
         state = states.get(entry.pk)
         if state is None:
@@ -95,16 +100,64 @@ def store_next_due(entries: Sequence[CronEntry], now: datetime) -> None:
             moment = next_due_of(
                 entry, state.last_slot, failed_at(state.last_status, state.last_started_at)
             )
-            if state.last_status in (RunStatus.RUNNING, RunStatus.ENQUEUED) and moment is not None:
+            if state.run_requested_at is not None:
+                moment = now  # requested meanwhile: the next tick runs it
+            elif state.last_status in (RunStatus.RUNNING, RunStatus.ENQUEUED) and moment:
                 moment = min(moment, now + RUNNING_RECHECK)
         if moment != entry.next_due:
-            whens.append(
-                When(
-                    Q(pk=entry.pk, counts_from=entry.counts_from),
-                    then=Value(moment, output_field=DateTimeField()),
-                )
+            moments.append((entry.pk, entry.counts_from, moment))
+    if moments:
+        _write_next_due(moments)
+
+
+# Rows per UPDATE on SQLite and MySQL, whose statements name each row's values.
+ROWS_PER_UPDATE = 500
+
+
+def _write_next_due(moments: list[tuple[int, datetime, datetime | None]]) -> None:
+    """One UPDATE joined to the rows' new moments (per ROWS_PER_UPDATE elsewhere than
+    PostgreSQL), each row only while its ``counts_from`` is the one read."""
+    connection = connections[database_for_write()]
+    ops = connection.ops
+    table = ops.quote_name(CronEntry._meta.db_table)
+    column = {name: ops.quote_name(name) for name in ("id", "counts_from", "next_due")}
+    field = CronEntry._meta.get_field("next_due")
+
+    def adapt(value: datetime | None) -> Any:
+        return field.get_db_prep_value(value, connection)
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ids, counted, due = zip(*moments, strict=True)
+            cursor.execute(
+                f"UPDATE {table} AS entry SET {column['next_due']} = wanted.due "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+                "AS wanted (id, counts_from, due) "
+                f"WHERE entry.{column['id']} = wanted.id "
+                f"AND entry.{column['counts_from']} = wanted.counts_from",
+                [list(ids), list(counted), list(due)],
             )
-    if whens:
-        CronEntry.objects.filter(pk__in=[entry.pk for entry in entries]).update(
-            next_due=Case(*whens, default=F("next_due"))
-        )
+            return
+        for start in range(0, len(moments), ROWS_PER_UPDATE):
+            chunk = moments[start : start + ROWS_PER_UPDATE]
+            rows = " UNION ALL ".join(
+                ["SELECT %s AS id, %s AS counts_from, %s AS due"] * len(chunk)
+            )
+            params = [
+                value for pk, counted, due in chunk for value in (pk, adapt(counted), adapt(due))
+            ]
+            join = (
+                f"entry.{column['id']} = wanted.id "
+                f"AND entry.{column['counts_from']} = wanted.counts_from"
+            )
+            if connection.vendor == "mysql":
+                sql = (
+                    f"UPDATE {table} AS entry JOIN ({rows}) AS wanted ON {join} "
+                    f"SET entry.{column['next_due']} = wanted.due"
+                )
+            else:
+                sql = (
+                    f"UPDATE {table} AS entry SET {column['next_due']} = wanted.due "
+                    f"FROM ({rows}) AS wanted WHERE {join}"
+                )
+            cursor.execute(sql, params)

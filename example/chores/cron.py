@@ -73,3 +73,22 @@ class WeeklyDigest(CronJobBase):
         missed = week.filter(status="missed").count()
         ran = week.exclude(status="missed").count()
         return f"{ran} runs last week, {failed} failed; {missed} slots missed"
+
+
+class Reminder(CronJobBase):
+    """No schedule of its own: one entry per user who asked for a reminder, at their hour.
+
+    ``Reminder.entries.schedule(key=user.username, kwargs={"username": user.username},
+    schedule=Schedule(cron="H 9 * * 1-5", timezone="Europe/Berlin"))`` adds one; the
+    Cron entries page lists, edits, pauses and runs them.
+    """
+
+    code = "chores.reminder"
+    schedule = None
+
+    def do(self, *, username: str) -> str:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return f"no user {username!r}: nothing to remind"
+        user.email_user("Reminder", "This is the reminder you asked for.")
+        return f"reminded {username}"

@@ -64,6 +64,7 @@ CRON_CLASSES = [
     "chores.cron.ClearExpiredSessions",
     "chores.cron.DailySignupReport",
     "chores.cron.WeeklyDigest",
+    "chores.cron.Reminder",
 ]
 # Keep a month of run history.
 CRONJOBS_DELETE_LOGS_OLDER_THAN = 30

@@ -16,6 +16,12 @@ from django.db import DatabaseError
 from django_cronjobs.jobs.base import NO_JOBS, job_path
 from django_cronjobs.management.tick_command import database_error
 from django_cronjobs.monitoring import controls
+from django_cronjobs.monitoring.entries_health import (
+    FAILING_NAMED,
+    EntriesSummary,
+    entries_by_job,
+    failing_entries,
+)
 from django_cronjobs.monitoring.overview import (
     JobStatus,
     Standing,
@@ -106,9 +112,15 @@ class Command(BaseCommand):
         rows: list[list[str]] = [
             ["CODE", "NEXT RUN", "STATUS", *(["LAST RUN"] if wide else []), "SCHEDULE"]
         ]
+        entries = entries_by_job(job.code for job in statuses)
         for job in statuses:
             last = [moment(job.last_started, job)] if wide else []
             rows.append([job.code, next_or_paused(job), status_word(job), *last, job.schedule])
+            summary = entries.get(job.code)
+            if summary is not None:
+                rows.append(
+                    [f"  {job.code}[…]", moment(summary.next_due, job), "", *last, summary.text()]
+                )
         for line in table(rows, width=None if wide else LIST_WIDTH):
             self.stdout.write(line)
 
@@ -122,6 +134,9 @@ class Command(BaseCommand):
         if schedule.every_invocation:
             self.stdout.write(f"{job.code} runs at every runcrons call.")
             return
+        if job.entries_only:
+            self.stdout.write(f"{job.code} runs only through its entries.")
+            return
         for slot in upcoming_runs(job.job_class, job.state, job.now, options["n"]):
             self.stdout.write(in_zone(slot, schedule.zone))
 
@@ -134,17 +149,36 @@ class Command(BaseCommand):
         for entry in found.broken:
             for problem in entry.problems:
                 self.stdout.write(f"{entry.code}: broken ({problem.check_id}) {problem.message}")
+        entries = entries_by_job(job.code for job in found.jobs)
         for job in found.jobs:
             last = f"last {job.last_status} {moment(job.last_started, job)}"
             if not job.last_status:
                 last = "no run yet"
-            self.stdout.write(f"{job.code}: {job.health}; {last}; next {describe_next_run(job)}")
+            if not job.entries_only:
+                self.stdout.write(
+                    f"{job.code}: {job.health}; {last}; next {describe_next_run(job)}"
+                )
+            summary = entries.get(job.code)
+            if summary is not None:
+                self.write_entries(job, summary)
         if options["check"]:
             status = CHECK_EXIT_STATUS[found.status]
             if status != EXIT_OK:
                 # Not a CommandError: the summary line above is the whole message.
                 sys.stdout.flush()
                 raise SystemExit(status)
+
+    def write_entries(self, job: JobStatus, summary: EntriesSummary) -> None:
+        """The job's entries in one line, then one line per failing entry."""
+        self.stdout.write(f"{job.code}: {summary.text()}; next {moment(summary.next_due, job)}")
+        for entry in failing_entries(job.code) if summary.failing else []:
+            state = entry.state
+            self.stdout.write(
+                f"{entry.run_name}: failing, {state.failure_streak} in a row; "
+                f"last {state.last_status} {moment(state.last_started_at, job)}"
+            )
+        if summary.failing > FAILING_NAMED:
+            self.stdout.write(f"{job.code}: and {summary.failing - FAILING_NAMED:,} more failing")
 
     # -- pause, resume, run ---------------------------------------------------
 
@@ -275,6 +309,8 @@ def status_word(job: JobStatus) -> str:
 
 
 def describe_next_run(job: JobStatus) -> str:
+    if job.entries_only:
+        return "entries"
     if job.next_run is None:
         return "every call"
     if job.next_run <= job.now:

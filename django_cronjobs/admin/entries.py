@@ -1,0 +1,268 @@
+"""The "Cron entries" pages: schedules stored as rows, listed, searched, created and edited.
+
+The form validates as ``CronEntry.objects.schedule()`` does (the system
+checks' texts, field by field) and its page shows the entry's next runs.
+Enable, disable and run-now are actions that need their own permissions, as
+on the Cron jobs pages; like there, they only set flags for the next
+runcrons: no job code runs in a web request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from ..entries.due import counted_history
+from ..models import UNSUCCESSFUL, CronEntry, RunStatus
+from ..models.entries import SCHEDULE_FIELDS
+from ..monitoring import controls
+from ..schedules.wallclock import floor_minute
+from ..text.moments import in_zone, local_in
+from .log import configured_codes, status_mark
+
+# Next runs shown on an entry's page.
+UPCOMING = 5
+
+PAUSE_PERMISSION = "django_cronjobs.pause_cronentry"
+RUN_PERMISSION = "django_cronjobs.run_cronentry"
+
+
+class JobFilter(admin.SimpleListFilter):
+    """Entries by job, listed from CRON_CLASSES (no DISTINCT over the entries)."""
+
+    title = _("job")
+    parameter_name = "job"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, code) for code in configured_codes()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        code = self.value()
+        return queryset.filter(job=code) if code else queryset
+
+
+class HealthFilter(admin.SimpleListFilter):
+    """Entries by how their last run went."""
+
+    title = _("last run")
+    parameter_name = "health"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("failing", _("failing")),
+            ("running", _("running")),
+            ("never", _("never run")),
+            ("ok", _("succeeded")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if value == "failing":
+            return queryset.filter(state__last_status__in=UNSUCCESSFUL)
+        if value == "running":
+            return queryset.filter(state__last_status__in=[RunStatus.RUNNING, RunStatus.ENQUEUED])
+        if value == "never":
+            return queryset.filter(state__last_started_at__isnull=True)
+        if value == "ok":
+            return queryset.filter(state__last_status=RunStatus.SUCCEEDED)
+        return queryset
+
+
+class CronEntryForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The job is chosen among the configured ones; the rest is validated by the model."""
+
+    job = forms.ChoiceField(label=_("job"), choices=())
+
+    class Meta:
+        model = CronEntry
+        fields = ["job", "key", "kwargs", "description", "enabled", *SCHEDULE_FIELDS]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        codes = configured_codes()
+        current = self.instance.job if self.instance.pk else ""
+        if current and current not in codes:
+            codes.append(current)  # its job left CRON_CLASSES: the form still shows it
+        job = self.fields["job"]
+        assert isinstance(job, forms.ChoiceField)
+        job.choices = [("", "---------"), *((code, code) for code in codes)]
+        if self.instance.pk:
+            self.fields["job"].disabled = True
+            self.fields["key"].disabled = True
+
+
+@admin.register(CronEntry)
+class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = CronEntryForm
+    list_display = [
+        "key",
+        "job",
+        "schedule_text",
+        "enabled",
+        "next_run",
+        "last_run",
+        "failures",
+    ]
+    list_display_links = ["key"]
+    list_filter = [JobFilter, "enabled", HealthFilter]
+    list_select_related = ["state"]
+    search_fields = ["key", "description"]
+    search_help_text = _("Key or description of the entry.")
+    ordering = ["job", "key"]
+    show_full_result_count = False
+    actions = ["enable_entries", "disable_entries", "run_entries"]
+    readonly_fields = ["upcoming", "last_run", "failures", "runs_link", "counts_from_text"]
+    fieldsets = [
+        (None, {"fields": ["job", "key", "kwargs", "description", "enabled"]}),
+        (
+            _("Schedule"),
+            {
+                "fields": [
+                    "cron",
+                    "run_every_mins",
+                    "run_at_times",
+                    "timezone",
+                    "run_weekly_on_days",
+                    "run_monthly_on_days",
+                    "retry_after_failure_mins",
+                    "run_tolerance_seconds",
+                    "missed_slots",
+                    "replay_limit",
+                    "starting_deadline_seconds",
+                ],
+                "description": _(
+                    "A new or changed schedule counts from the moment it is saved: "
+                    "its first run is its first slot after that."
+                ),
+            },
+        ),
+        (
+            _("Runs"),
+            {"fields": ["upcoming", "counts_from_text", "last_run", "failures", "runs_link"]},
+        ),
+    ]
+
+    # -- columns ------------------------------------------------------------------
+
+    @admin.display(description=_("schedule"))
+    def schedule_text(self, entry: CronEntry) -> str:
+        try:
+            return entry.schedule.describe()
+        except Exception:  # a row written around validation
+            return entry.cron or "?"
+
+    @admin.display(description=_("next run"), ordering="next_due")
+    def next_run(self, entry: CronEntry) -> str:
+        if entry.next_due is None:
+            return "-"
+        return in_zone(entry.next_due, entry.schedule.zone)
+
+    @admin.display(description=_("last run"))
+    def last_run(self, entry: CronEntry) -> str:
+        state = getattr(entry, "state", None)
+        if state is None or not state.last_status:
+            return "-"
+        return format_html(
+            "{} {}",
+            status_mark(state.last_status),
+            in_zone(state.last_started_at, entry.schedule.zone),
+        )
+
+    @admin.display(description=_("failures in a row"))
+    def failures(self, entry: CronEntry) -> int:
+        state = getattr(entry, "state", None)
+        return state.failure_streak if state is not None else 0
+
+    @admin.display(description=_("next runs"))
+    def upcoming(self, entry: CronEntry) -> str:
+        if entry.pk is None:
+            return "-"
+        if not entry.enabled:
+            return str(_("none while it is disabled"))
+        moments = next_runs(entry, timezone.now(), UPCOMING)
+        zone = entry.schedule.zone
+        texts = [in_zone(m, zone) if n == 0 else local_in(m, zone) for n, m in enumerate(moments)]
+        return format_html(
+            '<ul class="cronjobs-next">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((t,) for t in texts)),
+        )
+
+    @admin.display(description=_("counts from"))
+    def counts_from_text(self, entry: CronEntry) -> str:
+        return "-" if entry.pk is None else in_zone(entry.counts_from, entry.schedule.zone)
+
+    @admin.display(description=_("run log"))
+    def runs_link(self, entry: CronEntry) -> str:
+        if entry.pk is None:
+            return "-"
+        url = reverse("admin:django_cronjobs_cronjoblog_changelist")
+        return format_html(
+            '<a href="{}?code={}&amp;entry={}">{}</a>', url, entry.job, entry.key, _("all runs")
+        )
+
+    # -- actions ------------------------------------------------------------------
+
+    def has_pause_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(PAUSE_PERMISSION))
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(RUN_PERMISSION))
+
+    @admin.action(description=_("Enable the selected entries"), permissions=["pause"])
+    def enable_entries(self, request: HttpRequest, queryset: QuerySet[CronEntry]) -> None:
+        self._switch(request, queryset, True)
+
+    @admin.action(description=_("Disable the selected entries"), permissions=["pause"])
+    def disable_entries(self, request: HttpRequest, queryset: QuerySet[CronEntry]) -> None:
+        self._switch(request, queryset, False)
+
+    @admin.action(description=_("Run the selected entries now"), permissions=["run"])
+    def run_entries(self, request: HttpRequest, queryset: QuerySet[CronEntry]) -> None:
+        requested = 0
+        for entry in queryset:
+            if controls.request_entry_run(entry):
+                requested += 1
+                self.log_change(request, entry, "Requested a run.")
+        messages.success(
+            request,
+            ngettext(
+                "Requested a run of %(count)d entry.",
+                "Requested a run of %(count)d entries.",
+                requested,
+            )
+            % {"count": requested},
+        )
+
+    def _switch(self, request: HttpRequest, queryset: QuerySet[CronEntry], enabled: bool) -> None:
+        changed = 0
+        for entry in queryset:
+            if controls.set_entry_enabled(entry, enabled):
+                changed += 1
+                self.log_change(request, entry, "Enabled." if enabled else "Disabled.")
+        template = (
+            ngettext("Enabled %(count)d entry.", "Enabled %(count)d entries.", changed)
+            if enabled
+            else ngettext("Disabled %(count)d entry.", "Disabled %(count)d entries.", changed)
+        )
+        messages.success(request, template % {"count": changed})
+
+
+def next_runs(entry: CronEntry, now: datetime, count: int) -> list[datetime]:
+    """The entry's next ``count`` slots after ``now``, counted as runcrons counts them."""
+    state = getattr(entry, "state", None)
+    history = counted_history(
+        entry.counts_from, state.last_slot if state is not None else None, None
+    )
+    last = history.last_slot or floor_minute(entry.counts_from)
+    after = max(last, floor_minute(now))
+    return entry.schedule.next_slots(after, count, previous_slot=last)
