@@ -468,6 +468,7 @@ def test_an_entry_whose_run_killed_its_process_is_abandoned_and_runs_again(setti
     from django.utils import timezone
 
     from django_cronjobs.engine.runner import Runner
+    from django_cronjobs.store.due_entries import ENTRY_LEASE
     from tests.conftest import command_line_env
     from tests.jobs import KillingEntryJob
 
@@ -488,11 +489,16 @@ def test_an_entry_whose_run_killed_its_process_is_abandoned_and_runs_again(setti
     (run,) = runs_of_code("tests.killing_entry")
     assert run.status == RunStatus.RUNNING
     assert CronJobState.objects.get(entry=entry).locked
-    # The entry stays due (its tick never stored a next due moment): the next
-    # tick on this host finds the run dead at once and runs the next slot.
+    # The dead tick had taken the entry for a lease; once it has passed, the
+    # entry is due again and the next tick on this host finds the run dead
+    # at once, and runs the slots after it.
     CronEntry.objects.filter(pk=entry.pk).update(kwargs={"kill": False})
     lines: list[str] = []
     with time_machine.travel(now + timedelta(minutes=1), tick=False):
+        Runner(write=lines.append).run(["tests.jobs.KillingEntryJob"])
+    assert lines[2:] == ["[ ] tests.killing_entry (entries only)"]  # taken: not read yet
+    lines.clear()
+    with time_machine.travel(now + ENTRY_LEASE + timedelta(seconds=5), tick=False):
         report = Runner(write=lines.append).run(["tests.jobs.KillingEntryJob"])
     assert any(
         line.startswith("[✘] tests.killing_entry[k]: Abandoned: process") for line in lines
@@ -539,3 +545,32 @@ def test_an_edit_made_while_a_tick_runs_keeps_the_moment_it_set(clock):
     first, second = CronEntry.objects.order_by("key")
     assert first.next_due == MONDAY.replace(hour=8) + timedelta(days=1)
     assert second.next_due == MONDAY.replace(hour=8, minute=30)
+
+
+def test_a_tick_takes_due_entries_in_rounds_until_none_is_left(clock, settings):
+    settings.CRONJOBS_ENTRIES_PER_TICK = 2
+    clock.at(MONDAY.replace(hour=7))
+    for customer in range(5):
+        digest(customer)
+    clock.at(MONDAY.replace(hour=8))
+    run_crons()
+    assert sorted(DigestJob.calls) == [0, 1, 2, 3, 4]
+    assert set(CronEntry.objects.values_list("next_due", flat=True)) == {
+        MONDAY.replace(hour=8) + timedelta(days=1)
+    }
+
+
+def test_ticks_at_once_take_different_entries(clock):
+    from django_cronjobs.store import due_entries
+
+    clock.at(MONDAY.replace(hour=7))
+    for customer in range(5):
+        digest(customer)
+    clock.at(MONDAY.replace(hour=8))
+    first = due_entries.take_due_entries(["tests.digest"], clock_now(), 3)
+    second = due_entries.take_due_entries(["tests.digest"], clock_now(), 3)
+    assert [item.entry.key for item in first] == ["customer-0", "customer-1", "customer-2"]
+    assert [item.entry.key for item in second] == ["customer-3", "customer-4"]
+    assert due_entries.take_due_entries(["tests.digest"], clock_now(), 3) == []
+    # Taken, they are not due for anyone until the tick stores their next moment.
+    assert len(due_entries.read_due_entries(["tests.digest"], clock_now(), 10)) == 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -52,6 +53,10 @@ from .slot_runs import SlotRuns, crashed_last_time
 from .tick_output import JobResult, TickOutput, TickReport
 
 logger = logging.getLogger("django_cronjobs")
+
+# A tick that finds more due entries than one read takes keeps taking them
+# for this long (then the next tick goes on): well within the minute.
+ENTRY_ROUNDS_SECONDS = 45
 
 
 class Runner:
@@ -95,6 +100,7 @@ class Runner:
         self.output = TickOutput(write, silent=silent, show_messages=show_messages)
         self.runs = SlotRuns(self.output, ClockWatch())
         self._next_due: list[JobState] = []
+        self._code_states: dict[str, JobState] = {}
 
     @property
     def report(self) -> TickReport:
@@ -152,8 +158,22 @@ class Runner:
         if not self.dry_run:
             self._take_back_future_slots(states)
             self.runs.watch_clock()
+        started = time.monotonic()
         due = self._add_due_entries(runnable, states) if known.entries_due is not False else []
-        todo = self._todo(runnable, states)
+        self._run_jobs(self._todo(runnable, states), lock_class)
+        if not self.dry_run:
+            due_times.store_next_due(self._next_due)
+            due_entries.store_next_due([item.entry for item in due], timezone.now())
+            self._run_entries_left(runnable, len(due), lock_class, started)
+            delete_old_logs()
+            if not in_transaction():
+                close_old_connections()
+
+    def _run_jobs(
+        self, todo: list[tuple[ConfiguredJob, JobState]], lock_class: type[LockBackend] | None
+    ) -> None:
+        """Plan and run ``todo`` in order: side by side with ``--concurrency``, else
+        one after the other with quick runs in batches."""
         # Inside a caller's transaction, other connections cannot see what it
         # wrote (or would wait on its locks): one job after the other there.
         concurrent = self.concurrency > 1 and not in_transaction()
@@ -169,12 +189,30 @@ class Runner:
             for entry, state in todo:
                 self._tick_job(entry, state, lock_class, batch)
             batch.run()
-        if not self.dry_run:
-            due_times.store_next_due(self._next_due)
+
+    def _run_entries_left(
+        self,
+        runnable: list[ConfiguredJob],
+        taken: int,
+        lock_class: type[LockBackend] | None,
+        started: float,
+    ) -> None:
+        """While a read took as many due entries as it may, take more, for up to
+        ENTRY_ROUNDS_SECONDS of the tick: one host drains a crowded minute."""
+        jobs = [job for job in runnable if job.job_class and not job.job_class.entry_key]
+        while (
+            taken >= conf.ENTRIES_PER_TICK
+            and time.monotonic() - started < ENTRY_ROUNDS_SECONDS
+            and not self.stop_event.is_set()
+        ):
+            states: dict[str, JobState] = {}
+            round_jobs = list(jobs)
+            due = self._add_due_entries(round_jobs, states, code_states=self._code_states)
+            if not due:
+                return
+            self._run_jobs(self._todo(round_jobs[len(jobs) :], states), lock_class)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
-            delete_old_logs()
-            if not in_transaction():
-                close_old_connections()
+            taken = len(due)
 
     def _load(self, names: JobNames | None) -> list[ConfiguredJob]:
         """The configured jobs that can run; the broken entries reported."""
@@ -185,19 +223,29 @@ class Runner:
         return [entry for entry in entries if entry.runnable]
 
     def _add_due_entries(
-        self, runnable: list[ConfiguredJob], states: dict[str, JobState]
+        self,
+        runnable: list[ConfiguredJob],
+        states: dict[str, JobState],
+        *,
+        code_states: dict[str, JobState] | None = None,
     ) -> list[DueEntry]:
-        """Read the due entries of the jobs to run; add them to ``runnable`` and ``states``.
+        """Take the due entries of the jobs to run; add them to ``runnable`` and ``states``.
 
         ``--force`` runs the jobs' own schedules now; entries keep to their slots.
+        A dry run reads them without taking them. ``code_states`` are the
+        jobs' own states (default: ``states``), for their pauses.
         """
         if self.force:
             return []
+        self._code_states = dict(code_states if code_states is not None else states)
         jobs = {job.code: job.job_class for job in runnable if job.job_class is not None}
         now = timezone.now()
-        due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
+        if self.dry_run:
+            due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
+        else:
+            due = due_entries.take_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
         due_entries.ensure_entry_states(due, now, write=not self.dry_run)
-        paused = [code for code, state in states.items() if state.paused]
+        paused = [code for code, state in self._code_states.items() if state.paused]
         for job, state in entry_jobs(due, jobs, paused):
             runnable.append(job)
             states[job.code] = state

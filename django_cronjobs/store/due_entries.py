@@ -15,17 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 
 from ..databases import database_for_write
 from ..entries.due import next_due_of
 from ..models import CronEntry, CronJobState, RunStatus, failed_at
 from .claims import insert_ignoring_duplicates
+from .deadlocks import retrying_deadlocks
 from .job_states import JobState
 
 # An entry whose run goes on (in a worker, or on another host) is read again
 # this soon: a run whose process died is then found within a minute or two.
 RUNNING_RECHECK = timedelta(minutes=1)
+# How long the entries a tick took stay its own before another tick may take them.
+ENTRY_LEASE = timedelta(minutes=2)
 
 
 @dataclass
@@ -45,11 +48,57 @@ def read_due_entries(codes: Collection[str], now: datetime, limit: int) -> list[
         .select_related("state")
         .order_by("next_due", "pk")[:limit]
     )
-    due = []
-    for entry in rows:
-        state = getattr(entry, "state", None)
-        due.append(DueEntry(entry, JobState.of_row(state) if state is not None else None))
-    return due
+    return [_due(entry) for entry in rows]
+
+
+def take_due_entries(codes: Collection[str], now: datetime, limit: int) -> list[DueEntry]:
+    """:func:`read_due_entries`, and the entries taken: their due moment moves a
+    lease ahead, so that the ticks of other hosts take other entries.
+
+    Where the database skips locked rows (PostgreSQL, MySQL 8, MariaDB 10.6),
+    ticks running at once take disjoint entries; elsewhere (SQLite, which
+    runs one writer at a time) two ticks may take the same entry, and its
+    claim decides. An entry that does not run (its previous run holds the
+    lock) is taken again after the lease, not at once. A tick that dies
+    before storing the next due moments leaves its entries due again once
+    the lease has passed; the claims keep each slot to one run anyway.
+    """
+    if not codes or limit <= 0:
+        return []
+    database = database_for_write()
+    rows = CronEntry.objects.using(database)
+    leased = now + ENTRY_LEASE
+
+    def take() -> list[int]:
+        with transaction.atomic(using=database):
+            due = rows.filter(job__in=sorted(codes), next_due__lte=now).order_by("next_due", "pk")
+            if connections[database].features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True)
+            pks = list(due.values_list("pk", flat=True)[:limit])
+            if pks:
+                rows.filter(pk__in=pks, next_due__lte=now).update(next_due=leased)
+            return pks
+
+    # Hosts taking and storing at once may deadlock (MySQL): the loser tries again.
+    pks = retrying_deadlocks(take)
+    if not pks:
+        return []
+    taken = read_entries(pks)
+    for item in taken:
+        item.entry.next_due = leased  # as stored: the moment the tick compares with
+    return taken
+
+
+def read_entries(pks: Sequence[int]) -> list[DueEntry]:
+    """The entries ``pks`` with their state rows, in the order of ``pks``."""
+    rows = CronEntry.objects.filter(pk__in=list(pks)).select_related("state")
+    order = {pk: index for index, pk in enumerate(pks)}
+    return [_due(entry) for entry in sorted(rows, key=lambda entry: order[entry.pk])]
+
+
+def _due(entry: CronEntry) -> DueEntry:
+    state = getattr(entry, "state", None)
+    return DueEntry(entry, JobState.of_row(state) if state is not None else None)
 
 
 def ensure_entry_states(due: Sequence[DueEntry], now: datetime, *, write: bool = True) -> None:
@@ -107,7 +156,8 @@ def store_next_due(entries: Sequence[CronEntry], now: datetime) -> None:
         if moment != entry.next_due:
             moments.append((entry.pk, entry.counts_from, moment))
     if moments:
-        _write_next_due(moments)
+        moments.sort()  # one lock order for every host
+        retrying_deadlocks(lambda: _write_next_due(moments))
 
 
 # Rows per UPDATE on SQLite and MySQL, whose statements name each row's values.
