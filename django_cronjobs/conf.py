@@ -225,9 +225,9 @@ class Settings:
         return _setting("CRONJOBS_MESSAGE_MAX_LENGTH", None, 100_000)  # type: ignore[no-any-return]
 
     @property
-    def ENTRIES_PER_TICK(self) -> int:
-        """Due entries a tick reads and runs at most; the rest wait for the next tick."""
-        return _setting("CRONJOBS_ENTRIES_PER_TICK", None, 1000)  # type: ignore[no-any-return]
+    def ENTRIES_PER_TAKE(self) -> int:
+        """Due entries a tick takes at a time; it takes again while a take comes back full."""
+        return _setting("CRONJOBS_ENTRIES_PER_TAKE", None, 200)  # type: ignore[no-any-return]
 
     @property
     def RETENTION_BATCH_SIZE(self) -> int:

@@ -548,7 +548,7 @@ def test_an_edit_made_while_a_tick_runs_keeps_the_moment_it_set(clock):
 
 
 def test_a_tick_takes_due_entries_in_rounds_until_none_is_left(clock, settings):
-    settings.CRONJOBS_ENTRIES_PER_TICK = 2
+    settings.CRONJOBS_ENTRIES_PER_TAKE = 2
     clock.at(MONDAY.replace(hour=7))
     for customer in range(5):
         digest(customer)

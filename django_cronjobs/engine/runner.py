@@ -201,7 +201,7 @@ class Runner:
         ENTRY_ROUNDS_SECONDS of the tick: one host drains a crowded minute."""
         jobs = [job for job in runnable if job.job_class and not job.job_class.entry_key]
         while (
-            taken >= conf.ENTRIES_PER_TICK
+            taken >= conf.ENTRIES_PER_TAKE
             and time.monotonic() - started < ENTRY_ROUNDS_SECONDS
             and not self.stop_event.is_set()
         ):
@@ -241,9 +241,9 @@ class Runner:
         jobs = {job.code: job.job_class for job in runnable if job.job_class is not None}
         now = timezone.now()
         if self.dry_run:
-            due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
+            due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TAKE)
         else:
-            due = due_entries.take_due_entries(jobs, now, conf.ENTRIES_PER_TICK)
+            due = due_entries.take_due_entries(jobs, now, conf.ENTRIES_PER_TAKE)
         due_entries.ensure_entry_states(due, now, write=not self.dry_run)
         paused = [code for code, state in self._code_states.items() if state.paused]
         for job, state in entry_jobs(due, jobs, paused):

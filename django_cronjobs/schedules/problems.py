@@ -3,6 +3,7 @@ the system check id and message that reports it."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -125,8 +126,6 @@ def cron_problems(expression: Any, seed: str = "") -> list[ScheduleProblem]:
         return []
     if not isinstance(expression, str):
         return [ScheduleProblem(E007.id, f"cron must be a string: {expression!r}.")]
-    from croniter import CroniterBadCronError, CroniterBadDateError, croniter
-
     expanded = expand_cron_macro(expression)
     if has_hash(expanded):
         try:
@@ -139,24 +138,36 @@ def cron_problems(expression: Any, seed: str = "") -> list[ScheduleProblem]:
                     "H takes a range inside the field, H(0-29), and a step, H/15.",
                 )
             ]
+    return list(_expanded_cron_problems(expanded, expression))
+
+
+@functools.lru_cache(maxsize=4096)
+def _expanded_cron_problems(expanded: str, expression: str) -> tuple[ScheduleProblem, ...]:
+    """What croniter says of ``expanded`` (``expression`` as written, H worked out).
+
+    Worked out once per expression: a million entries written in bulk share
+    a few thousand of them at most.
+    """
+    from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
     if len(expanded.split()) != 5 or not croniter.is_valid(expanded):
-        return [
+        return (
             ScheduleProblem(
                 E007.id,
                 f"Invalid cron expression {expression!r}.",
                 "Use five fields (minute hour day month weekday) or a macro such as @daily.",
-            )
-        ]
+            ),
+        )
     try:
         croniter(expanded, datetime(2000, 1, 1)).get_next(datetime)
     except (CroniterBadDateError, CroniterBadCronError):
-        return [
+        return (
             ScheduleProblem(
                 E008.id,
                 f"The cron expression {expression!r} never fires.",
-            )
-        ]
-    return []
+            ),
+        )
+    return ()
 
 
 def days_problems(days: Any, name: str, allowed: range) -> list[ScheduleProblem]:

@@ -175,12 +175,15 @@ class Schedule:
             return self.cron  # reported by problems(); never evaluated
 
     def __repr__(self) -> str:
+        return self._written(self.cron, self.hash_seed if self.hashed else None)
+
+    def _written(self, cron: str | None, seed: str | None) -> str:
         parts = [
             f"{name}={value!r}"
             for name, value in (
                 ("run_every_mins", self.run_every_mins),
                 ("run_at_times", list(self.run_at_times) or None),
-                ("cron", self.cron),
+                ("cron", cron),
                 ("run_weekly_on_days", self.run_weekly_on_days),
                 ("run_monthly_on_days", self.run_monthly_on_days),
                 ("retry_after_failure_mins", self.retry_after_failure_mins),
@@ -188,7 +191,7 @@ class Schedule:
                 ("timezone", self.timezone),
                 ("missed_slots", None if self.missed_slots == "latest" else self.missed_slots),
                 ("starting_deadline_seconds", self.starting_deadline_seconds),
-                ("hash_seed", self.hash_seed if self.hashed else None),
+                ("hash_seed", seed),
             )
             if value is not None
         ]
@@ -445,6 +448,20 @@ class Schedule:
         """
         if self.every_invocation:
             return None
+        key = (self.slot_key, str(self.zone), previous_slot, first_seen, failed_at)
+        if key in _next_due_cache:
+            return _next_due_cache[key]
+        if len(_next_due_cache) >= NEXT_DUE_KEPT:
+            _next_due_cache.clear()
+        found = _next_due_cache[key] = self._next_due(previous_slot, first_seen, failed_at)
+        return found
+
+    def _next_due(
+        self,
+        previous_slot: datetime | None,
+        first_seen: datetime | None,
+        failed_at: datetime | None,
+    ) -> datetime | None:
         tolerance = timedelta(seconds=self.run_tolerance_seconds or 0)
         retry = self.retry_slot(failed_at)
         if retry is not None and (previous_slot is None or retry > previous_slot):
@@ -462,6 +479,14 @@ class Schedule:
     def fingerprint(self) -> str:
         """Everything that decides the slots, but the zone (see :attr:`zone`)."""
         return f"{PLAN_VERSION}|{self!r}"
+
+    @functools.cached_property
+    def slot_key(self) -> str:
+        """:attr:`fingerprint` with ``H`` worked out instead of its seed: schedules
+        with equal slots have equal keys, whatever their seeds."""
+        if not self.hashed:
+            return self.fingerprint
+        return f"{PLAN_VERSION}|{self._written(self.resolved_cron, None)}"
 
     def retry_slot(self, failed_at: datetime | None) -> datetime | None:
         """When a run that failed at ``failed_at`` is retried, if it is."""
@@ -499,6 +524,12 @@ class Schedule:
                         break
             found.update(mine)
         return sorted(found)[:count]
+
+
+# Next due moments worked out before, by schedule, zone and history: entries
+# written in bulk share a few thousand schedules, and a tick's jobs share many.
+NEXT_DUE_KEPT = 65536
+_next_due_cache: dict[tuple[Any, ...], datetime | None] = {}
 
 
 class EntriesOnly(Schedule):
