@@ -92,3 +92,25 @@ class RetriedOnTheWorker(CronJobBase):
         if RetriedOnTheWorker.fail:
             raise RuntimeError("not yet")
         return "recovered"
+
+
+class EntryTaskJob(CronJobBase):
+    """Runs only through its entries, on the immediate backend."""
+
+    code = "tasks.entries"
+    schedule = None
+    TASK_BACKEND = "default"
+
+    def do(self, *, n: int) -> str:
+        return f"entry {n} in pid {os.getpid()}"
+
+
+class QueuedEntryJob(CronJobBase):
+    """Runs only through its entries; their tasks wait on the dummy backend."""
+
+    code = "tasks.queued_entries"
+    schedule = None
+    TASK_BACKEND = "dummy"
+
+    def do(self, *, n: int) -> str:
+        return f"entry {n}"

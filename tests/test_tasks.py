@@ -208,3 +208,45 @@ def test_a_worker_that_dies_mid_run_leaves_an_abandoned_run_and_a_free_lock():
     assert run.status == RunStatus.ABANDONED
     assert f"process {worker.pid}" in run.message
     assert not CronJobState.objects.get(job_name="tasks.dies").locked
+
+
+def test_an_entry_goes_through_the_task_with_its_kwargs(clock, settings):
+    from django_cronjobs import Schedule
+    from django_cronjobs.models import CronEntry
+    from tests.task_jobs import EntryTaskJob, QueuedEntryJob
+
+    settings.CRON_CLASSES = ["tests.task_jobs.EntryTaskJob", "tests.task_jobs.QueuedEntryJob"]
+    EntryTaskJob.entries.schedule(key="seven", kwargs={"n": 7}, schedule=Schedule(run_every_mins=1))
+    QueuedEntryJob.entries.schedule(
+        key="eight", kwargs={"n": 8}, schedule=Schedule(run_every_mins=1)
+    )
+    clock.at(T0 + MINUTE)
+    output = run_crons()
+    assert "[✔] tasks.entries[seven]" in output
+    run = CronJobLog.objects.get(code="tasks.entries")
+    assert (run.entry, run.status, run.slot) == ("seven", RunStatus.SUCCEEDED, T0 + MINUTE)
+    assert run.message == f"entry 7 in pid {os.getpid()}"
+    assert run.task_id
+    # A worker picks the queued entry's task up, twice: it runs once, with the entry's kwargs.
+    queued = CronJobLog.objects.get(code="tasks.queued_entries")
+    assert (queued.entry, queued.status) == ("eight", RunStatus.ENQUEUED)
+    state = CronJobState.objects.get(entry__key="eight")
+    assert state.locked
+    path = "tests.task_jobs.QueuedEntryJob"
+    assert run_enqueued(queued.pk, path, state.lock_token) == RunStatus.SUCCEEDED
+    assert run_enqueued(queued.pk, path, state.lock_token) == "not started: succeeded"
+    queued.refresh_from_db()
+    assert (queued.status, queued.message) == (RunStatus.SUCCEEDED, "entry 8")
+    state.refresh_from_db()
+    assert (state.locked, state.last_run_id) == (False, queued.pk)
+    # An entry deleted while its task waits: the task does not start, and
+    # the run says why (its state row, which recovery reads, went with it).
+    clock.at(T0 + 2 * MINUTE)
+    run_crons()
+    waiting = CronJobLog.objects.get(code="tasks.queued_entries", status=RunStatus.ENQUEUED)
+    token = CronJobState.objects.get(entry__key="eight").lock_token
+    CronEntry.objects.filter(key="eight").delete()
+    assert run_enqueued(waiting.pk, path, token) == "not started: lock gone"
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.FAILED
+    assert "the entry tasks.queued_entries[eight] was deleted" in waiting.message

@@ -77,6 +77,7 @@ def _start(run_id: int, lock_token: str) -> tuple[CronJobLog | None, str]:
             process_started=own_start_time(),
         )
         run = CronJobLog.objects.filter(pk=run_id).first()
+        gone = ""
         if started and run is not None and lock_token:
             locked = CronJobState.objects.filter(
                 job_name=run.run_name, lock_token=lock_token, lock_expires_at__gte=now
@@ -88,13 +89,27 @@ def _start(run_id: int, lock_token: str) -> tuple[CronJobLog | None, str]:
             if not locked:
                 transaction.set_rollback(True, using=database_for_write())
                 logger.warning("Cron job run %s not started: its job's lock is gone", run_id)
-                return None, "not started: lock gone"
+                gone = "not started: lock gone"
+    if gone and run is not None and run.entry:
+        _entry_deleted(run)
+    if gone:
+        return None, gone
     if not started or run is None:
         status = run.status if run is not None else "gone"
         logger.warning("Cron job run %s not started by this task: it is %s", run_id, status)
         return None, f"not started: {status}"
     CronJobState.objects.filter(job_name=run.run_name).update(last_started_at=now)
     return run, ""
+
+
+def _entry_deleted(run: CronJobLog) -> None:
+    """A run of an entry deleted while its task waited: failed, saying so (nothing
+    else would: its state row went with the entry)."""
+    if CronJobState.objects.filter(job_name=run.run_name).exists():
+        return
+    run.status, run.is_success = RunStatus.FAILED, False
+    run.message = f"Not started: the entry {run.run_name} was deleted before its task started."
+    claims.finish_run(run, None, expected=RunStatus.ENQUEUED)
 
 
 def _job_class(job: str, run: CronJobLog) -> type[CronJobBase]:
