@@ -110,7 +110,7 @@ def test_the_shortcut_on_the_job_class_names_its_entries(clock):
             "kwargs",
             "django_cronjobs.E024",
         ),
-        (DigestJob, "k", {}, Schedule(cron="@daily"), "kwargs", "missing a required argument"),
+        (DigestJob, "k", {}, Schedule(cron="@daily"), "kwargs", "missing a required"),
         (DigestJob, "k", {"customer_id": object()}, Schedule(cron="@daily"), "kwargs", "JSON"),
         (DigestJob, "a\nb", {"customer_id": 1}, Schedule(cron="@daily"), "key", "control"),
         (DigestJob, "", {"customer_id": 1}, Schedule(cron="@daily"), "key", "1 to 128"),
