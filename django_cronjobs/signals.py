@@ -2,10 +2,12 @@
 
 ``cron_job_started`` is sent when a run's row exists and just before ``do()``;
 ``cron_job_finished`` once its outcome is stored. Both are sent with
-``sender`` the job class and the keyword arguments ``code`` and ``run`` (the
-CronJobLog row); ``cron_job_finished`` adds ``status`` (a RunStatus value)
-and ``succeeded``. They are sent in the runcrons process, also for jobs that
-run in a child process. A receiver that raises is logged and does not change
+``sender`` the job class (the one in CRON_CLASSES, also for a run of one of
+its entries) and the keyword arguments ``code``, ``entry`` (the entry's key,
+empty for the job's own schedule) and ``run`` (the CronJobLog row);
+``cron_job_finished`` adds ``status`` (a RunStatus value) and ``succeeded``.
+They are sent in the runcrons process, also for jobs that run in a child
+process. A receiver that raises is logged and does not change
 the run or stop the tick.
 """
 

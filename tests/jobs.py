@@ -558,3 +558,17 @@ class KillingEntryJob(CronJobBase):
         if kill:
             os.kill(os.getpid(), signal.SIGKILL)
         return "alive"
+
+
+class SleepyEntryJob(CronJobBase):
+    """Its entries sleep as long as their kwargs say, in a child process with a timeout."""
+
+    code = "tests.sleepy_entry"
+    schedule = None
+    TIMEOUT_SECONDS = 1.5
+
+    def do(self, *, seconds: float) -> str:
+        import time
+
+        time.sleep(seconds)
+        return f"slept {seconds}"

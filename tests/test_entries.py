@@ -574,3 +574,99 @@ def test_ticks_at_once_take_different_entries(clock):
     assert due_entries.take_due_entries(["tests.digest"], clock_now(), 3) == []
     # Taken, they are not due for anyone until the tick stores their next moment.
     assert len(due_entries.read_due_entries(["tests.digest"], clock_now(), 10)) == 0
+
+
+# -- signals, mails, overlap and timeouts per entry -------------------------------------
+
+
+def test_signals_name_the_configured_class_and_the_entry(clock):
+    from django_cronjobs.signals import cron_job_finished, cron_job_started
+
+    received = []
+
+    def on_started(sender, code, entry, run, **extra):
+        received.append(("started", sender, code, entry, run.entry))
+
+    def on_finished(sender, code, entry, run, status, **extra):
+        received.append(("finished", sender, code, entry, status))
+
+    cron_job_started.connect(on_started, sender=DigestJob)
+    cron_job_finished.connect(on_finished, sender=DigestJob)
+    try:
+        clock.at(MONDAY.replace(hour=7))
+        digest(1)
+        clock.at(MONDAY.replace(hour=8))
+        run_crons()
+    finally:
+        cron_job_started.disconnect(on_started, sender=DigestJob)
+        cron_job_finished.disconnect(on_finished, sender=DigestJob)
+    assert received == [
+        ("started", DigestJob, "tests.digest", "customer-1", "customer-1"),
+        ("finished", DigestJob, "tests.digest", "customer-1", RunStatus.SUCCEEDED),
+    ]
+
+
+def test_failure_mails_are_per_entry(clock, settings, monkeypatch):
+    from django.core import mail
+
+    settings.ADMINS = (
+        ["ops@example.com"]
+        if __import__("django").VERSION >= (6, 0)
+        else [("Ops", "ops@example.com")]
+    )
+    settings.CRONJOBS_NOTIFY_FAILURES = True
+    monkeypatch.setattr(DigestJob, "MIN_NUM_FAILURES", 2)
+    clock.at(MONDAY.replace(hour=7))
+    digest(1, cron="0 * * * *")
+    digest(2, cron="0 * * * *")
+    DigestJob.failing.add(2)
+    for hour in (8, 9):
+        clock.at(MONDAY.replace(hour=hour))
+        run_crons()
+    assert [message.subject for message in mail.outbox] == [
+        "[Django] Cron job tests.digest[customer-2] failed 2 times in a row"
+    ]
+    DigestJob.failing.clear()
+    clock.at(MONDAY.replace(hour=10))
+    run_crons()
+    assert mail.outbox[1].subject == "[Django] Cron job tests.digest[customer-2] succeeded again"
+
+
+def test_an_entry_does_not_overlap_itself_but_its_siblings_run(clock):
+    clock.at(MONDAY.replace(hour=7))
+    digest(1)
+    digest(2)
+    # customer-1's previous run still holds its lock (a live run on another host).
+    first = CronEntry.objects.get(key="customer-1")
+    CronJobState.objects.create(
+        job_name=first.run_name,
+        entry=first,
+        locked=True,
+        lock_token="x" * 32,
+        lock_expires_at=MONDAY.replace(hour=9),
+        last_status=RunStatus.RUNNING,
+    )
+    clock.at(MONDAY.replace(hour=8))
+    output = run_crons()
+    assert DigestJob.calls == [2]
+    assert "tests.jobs.DigestJob[customer-1]: lock found. Will try later." in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_past_its_timeout_is_stopped_and_its_kwargs_reach_the_child(settings):
+    import time_machine
+
+    from django_cronjobs.models import CronJobLog
+    from tests.jobs import SleepyEntryJob
+
+    settings.CRON_CLASSES = ["tests.jobs.SleepyEntryJob"]
+    with time_machine.travel(MONDAY.replace(hour=7), tick=False):
+        for key, seconds in (("quick", 0), ("slow", 30)):
+            SleepyEntryJob.entries.schedule(
+                key=key, kwargs={"seconds": seconds}, schedule=Schedule(cron="0 8 * * *")
+            )
+    with time_machine.travel(MONDAY.replace(hour=8), tick=True):
+        run_crons()
+    runs = {run.entry: run for run in CronJobLog.objects.filter(code="tests.sleepy_entry")}
+    assert (runs["quick"].status, runs["quick"].message) == (RunStatus.SUCCEEDED, "slept 0")
+    assert runs["slow"].status == RunStatus.TIMED_OUT

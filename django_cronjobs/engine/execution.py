@@ -105,7 +105,13 @@ class Execution:
         Returns the interruption to raise once the outcome is stored.
         """
         logger.info("Running cron job %s (slot %s)", run.run_name, run.slot)
-        signals.send(signals.cron_job_started, self.job_class, code=run.code, run=run)
+        signals.send(
+            signals.cron_job_started,
+            self.job_class.configured_class(),
+            code=run.code,
+            entry=run.entry,
+            run=run,
+        )
         outside_transaction = not connection.in_atomic_block
         interruption = self._outcome(run, outside_transaction)
         if outside_transaction:
@@ -124,8 +130,9 @@ class Execution:
                 package_logger().error("%s cronjob error:\n%s", run.run_name, run.message)
         signals.send(
             signals.cron_job_finished,
-            self.job_class,
+            self.job_class.configured_class(),
             code=run.code,
+            entry=run.entry,
             run=run,
             status=run.status,
             succeeded=run.is_success,

@@ -93,6 +93,14 @@ class CronJobBase:
     """The job's CronEntry rows: ``SendDigest.entries.schedule(key=..., schedule=...)``."""
 
     @classmethod
+    def configured_class(cls) -> type[CronJobBase]:
+        """The class CRON_CLASSES names: the job's own, also on the class that runs an entry."""
+        if "entry_key" in cls.__dict__ and cls.entry_key:
+            base: type[CronJobBase] = cls.__bases__[0]
+            return base
+        return cls
+
+    @classmethod
     def run_name(cls) -> str:
         """The job's code, or ``code[key]`` on the class that runs an entry."""
         return f"{cls.code}[{cls.entry_key}]" if cls.entry_key else cls.code
