@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -197,3 +198,11 @@ def test_an_entrys_runs_are_listed_in_the_log(admin_client, clock):
     assert "tests.digest[customer-2]" in text
     assert "tests.digest[customer-1]" not in text
     assert CronJobLog.objects.filter(status=RunStatus.SUCCEEDED).count() == 2
+
+
+def test_the_form_shows_no_filter_as_an_empty_box(admin_client):
+    page = admin_client.get(reverse("admin:django_cronjobs_cronentry_add")).content.decode()
+    weekly = re.search(r'<input[^>]*name="run_weekly_on_days"[^>]*>', page)
+    assert weekly is not None
+    assert "null" not in weekly.group(0)
+    assert 'type="text"' in weekly.group(0)  # one line, not a textarea

@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -78,14 +78,29 @@ class HealthFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OptionalJSONField(forms.JSONField):
+    """No value (no day filter) shows as an empty box, not as the JSON word ``null``."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
+
 class CronEntryForm(forms.ModelForm):  # type: ignore[type-arg]
     """The job is chosen among the configured ones; the rest is validated by the model."""
 
-    job = forms.ChoiceField(label=_("job"), choices=())
+    job = forms.ChoiceField(label=_("Job"), choices=())
 
     class Meta:
         model = CronEntry
         fields = ["job", "key", "kwargs", "description", "enabled", *SCHEDULE_FIELDS]
+        # One line for the short JSON values: a list of times or days.
+        widgets = {
+            "kwargs": forms.Textarea(attrs={"rows": 3}),
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "run_at_times": forms.TextInput(attrs={"placeholder": '["07:30", "19:00"]'}),
+            "run_weekly_on_days": forms.TextInput(attrs={"placeholder": "[0, 1, 2, 3, 4]"}),
+            "run_monthly_on_days": forms.TextInput(attrs={"placeholder": "[1, 15]"}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,6 +119,7 @@ class CronEntryForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(CronEntry)
 class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = CronEntryForm
+    formfield_overrides = {JSONField: {"form_class": OptionalJSONField}}
     list_display = [
         "key",
         "job",
