@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.models import CronJobState
+from django_cronjobs.schedules import schedule as schedule_module
 from tests.conftest import Clock, run_crons
 
 COUNT = 200
@@ -58,6 +59,9 @@ def schedules_evaluated() -> Iterator[list[str]]:
     Every slot search (for the next due moment or the upcoming runs) goes
     through ``Schedule.next_slots``.
     """
+    # Counted as in a process of its own: the due moments this process worked
+    # out before (and keeps, see Schedule.next_due) are forgotten.
+    schedule_module._next_due_cache.clear()
     codes = {id(job.schedule): job.code for job in JOBS}
     evaluated: list[str] = []
     next_slots = Schedule.next_slots
