@@ -432,7 +432,7 @@ def cronjobs(*args: str) -> str:
     return out.getvalue()
 
 
-def test_cronjobs_list_and_status_summarise_entries_and_name_the_failing_ones(clock):
+def test_cronjobs_list_and_status_summarise_entries_and_name_the_failing_ones(clock, settings):
     clock.at(MONDAY.replace(hour=7))
     for customer in (1, 2, 3):
         digest(customer)
@@ -453,6 +453,11 @@ def test_cronjobs_list_and_status_summarise_entries_and_name_the_failing_ones(cl
     assert "customer-1" not in status
     assert "tests.digest: never run" not in status  # no schedule of its own to report
     assert cronjobs("next", "tests.digest").strip() == "tests.digest runs only through its entries."
+    # Its job left CRON_CLASSES: the entries are told, not run.
+    settings.CRON_CLASSES = [REPORT]
+    assert "tests.digest: 4 entries of a job not in CRON_CLASSES (django_cronjobs.E023)" in (
+        cronjobs("status")
+    )
 
 
 # -- crash recovery ------------------------------------------------------------------

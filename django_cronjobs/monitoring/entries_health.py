@@ -72,6 +72,16 @@ def entries_by_job(codes: Iterable[str] | None = None) -> dict[str, EntriesSumma
     return {job: EntriesSummary(*values) for job, *values in grouped.values_list("job", *fields)}
 
 
+def orphaned_entries(codes: Iterable[str]) -> dict[str, int]:
+    """How many entries each job outside ``codes`` (the configured ones) has.
+
+    Such entries are not read by any tick: their job left CRON_CLASSES.
+    """
+    rows = CronEntry.objects.exclude(job__in=sorted(set(codes))).values("job")
+    grouped = rows.annotate(count=Count("pk")).order_by("job")
+    return {job: count for job, count in grouped.values_list("job", "count")}
+
+
 def failing_entries(code: str, limit: int = FAILING_NAMED) -> list[CronEntry]:
     """Entries of ``code`` whose last run did not succeed, the most recent failure first."""
     rows = CronEntry.objects.filter(job=code, state__last_status__in=UNSUCCESSFUL)

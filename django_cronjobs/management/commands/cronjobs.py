@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from django_cronjobs.check_ids import E023
 from django_cronjobs.jobs.base import NO_JOBS, job_path
 from django_cronjobs.management.tick_command import database_error
 from django_cronjobs.monitoring import controls
@@ -21,6 +22,7 @@ from django_cronjobs.monitoring.entries_health import (
     EntriesSummary,
     entries_by_job,
     failing_entries,
+    orphaned_entries,
 )
 from django_cronjobs.monitoring.overview import (
     JobStatus,
@@ -161,6 +163,11 @@ class Command(BaseCommand):
             summary = entries.get(job.code)
             if summary is not None:
                 self.write_entries(job, summary)
+        for code, count in orphaned_entries([job.code for job in found.jobs]).items():
+            self.stdout.write(
+                f"{code}: {count:,} {'entry' if count == 1 else 'entries'} of a job not in "
+                f"CRON_CLASSES ({E023.id}): they do not run"
+            )
         if options["check"]:
             status = CHECK_EXIT_STATUS[found.status]
             if status != EXIT_OK:
