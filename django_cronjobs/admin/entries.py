@@ -143,19 +143,8 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         (
             _("Schedule"),
             {
-                "fields": [
-                    "cron",
-                    "run_every_mins",
-                    "run_at_times",
-                    "timezone",
-                    "run_weekly_on_days",
-                    "run_monthly_on_days",
-                    "retry_after_failure_mins",
-                    "run_tolerance_seconds",
-                    "missed_slots",
-                    "replay_limit",
-                    "starting_deadline_seconds",
-                ],
+                # The cron expression first: what most entries are written with.
+                "fields": ["cron", *(name for name in SCHEDULE_FIELDS if name != "cron")],
                 "description": _(
                     "A new or changed schedule counts from the moment it is saved: "
                     "its first run is its first slot after that."

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..check_ids import E007, E009, E011, E012, E013, E017, E023, E024
-from ..jobs.base import CronJobBase, load_jobs, unstorable_characters
+from ..jobs.base import CronJobBase, load_jobs, run_name, unstorable_characters
 from ..schedules.schedule import Schedule
 
 KEY_LENGTH = 128
@@ -77,7 +77,7 @@ def key_problems(key: Any, code: str) -> list[str]:
         return [f"The key must be 1 to {KEY_LENGTH} characters, not {key!r}. ({E024.id})"]
     if unstorable_characters(key):
         return [f"The key contains control characters: {key!r}. ({E024.id})"]
-    if configured_job(f"{code}[{key}]") is not None:
+    if configured_job(run_name(code, key)) is not None:
         return [f"The key would name the entry like the job {code}[{key}]. ({E024.id})"]
     return []
 

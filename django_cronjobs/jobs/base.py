@@ -22,6 +22,15 @@ from ..schedules.schedule import ENTRIES_ONLY, Schedule
 CODE_MAX_LENGTH = 64  # CronJobLog.code
 
 
+def run_name(code: str, entry: str = "") -> str:
+    """How a job's runs are named: its code, or ``code[key]`` for those of an entry.
+
+    The name of the job's (or entry's) CronJobState row, and of its lines in
+    runcrons' output.
+    """
+    return f"{code}[{entry}]" if entry else code
+
+
 class JobEntries:
     """``Job.entries``: the CronEntry rows of the job, with ``schedule()`` bound to it."""
 
@@ -103,7 +112,7 @@ class CronJobBase:
     @classmethod
     def run_name(cls) -> str:
         """The job's code, or ``code[key]`` on the class that runs an entry."""
-        return f"{cls.code}[{cls.entry_key}]" if cls.entry_key else cls.code
+        return run_name(cls.code, cls.entry_key)
 
     @classmethod
     def task_backend(cls) -> str | None:

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import conf
+from ..jobs.base import run_name as run_name  # the models export it
 
 
 class RunStatus(models.TextChoices):
@@ -34,15 +35,6 @@ UNSUCCESSFUL = (
 def failed_at(last_status: str, last_started_at: datetime | None) -> datetime | None:
     """When a job's last run started, if that run did not succeed (it may be retried)."""
     return last_started_at if last_status in UNSUCCESSFUL else None
-
-
-def run_name(code: str, entry: str = "") -> str:
-    """How a job's runs are named: its code, or ``code[key]`` for those of an entry.
-
-    The name of the job's (or entry's) CronJobState row, and of its lines in
-    runcrons' output.
-    """
-    return f"{code}[{entry}]" if entry else code
 
 
 class CronJobLogQuerySet(models.QuerySet["CronJobLog"]):
