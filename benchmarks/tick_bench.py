@@ -99,10 +99,11 @@ def reset_tables(args: argparse.Namespace) -> str:
 
     app = "django_cron" if args.framework == "django-cron" else "django_cronjobs"
     # Fresh tables, even if an earlier version of the schema is there.
-    with connection.cursor() as cursor:
+    cascade = " CASCADE" if connection.vendor == "postgresql" else ""
+    with connection.constraint_checks_disabled(), connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             if table.startswith(f"{app}_"):
-                cursor.execute(f"DROP TABLE {table}")
+                cursor.execute(f"DROP TABLE IF EXISTS {table}{cascade}")
         if "django_migrations" in connection.introspection.table_names():
             cursor.execute("DELETE FROM django_migrations WHERE app = %s", [app])
     call_command("migrate", verbosity=0)

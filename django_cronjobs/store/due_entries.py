@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connections, transaction
 
@@ -23,6 +22,7 @@ from ..models import CronEntry, CronJobState, RunStatus, failed_at
 from .claims import insert_ignoring_duplicates
 from .deadlocks import retrying_deadlocks
 from .job_states import JobState
+from .update_sql import update_joined
 
 # An entry whose run goes on (in a worker, or on another host) is read again
 # this soon: a run whose process died is then found within a minute or two.
@@ -160,54 +160,7 @@ def store_next_due(entries: Sequence[CronEntry], now: datetime) -> None:
         retrying_deadlocks(lambda: _write_next_due(moments))
 
 
-# Rows per UPDATE on SQLite and MySQL, whose statements name each row's values.
-ROWS_PER_UPDATE = 500
-
-
 def _write_next_due(moments: list[tuple[int, datetime, datetime | None]]) -> None:
-    """One UPDATE joined to the rows' new moments (per ROWS_PER_UPDATE elsewhere than
-    PostgreSQL), each row only while its ``counts_from`` is the one read."""
-    connection = connections[database_for_write()]
-    ops = connection.ops
-    table = ops.quote_name(CronEntry._meta.db_table)
-    column = {name: ops.quote_name(name) for name in ("id", "counts_from", "next_due")}
-    field = CronEntry._meta.get_field("next_due")
-
-    def adapt(value: datetime | None) -> Any:
-        return field.get_db_prep_value(value, connection)
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            ids, counted, due = zip(*moments, strict=True)
-            cursor.execute(
-                f"UPDATE {table} AS entry SET {column['next_due']} = wanted.due "
-                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
-                "AS wanted (id, counts_from, due) "
-                f"WHERE entry.{column['id']} = wanted.id "
-                f"AND entry.{column['counts_from']} = wanted.counts_from",
-                [list(ids), list(counted), list(due)],
-            )
-            return
-        for start in range(0, len(moments), ROWS_PER_UPDATE):
-            chunk = moments[start : start + ROWS_PER_UPDATE]
-            rows = " UNION ALL ".join(
-                ["SELECT %s AS id, %s AS counts_from, %s AS due"] * len(chunk)
-            )
-            params = [
-                value for pk, counted, due in chunk for value in (pk, adapt(counted), adapt(due))
-            ]
-            join = (
-                f"entry.{column['id']} = wanted.id "
-                f"AND entry.{column['counts_from']} = wanted.counts_from"
-            )
-            if connection.vendor == "mysql":
-                sql = (
-                    f"UPDATE {table} AS entry JOIN ({rows}) AS wanted ON {join} "
-                    f"SET entry.{column['next_due']} = wanted.due"
-                )
-            else:
-                sql = (
-                    f"UPDATE {table} AS entry SET {column['next_due']} = wanted.due "
-                    f"FROM ({rows}) AS wanted WHERE {join}"
-                )
-            cursor.execute(sql, params)
+    """One UPDATE joined to the rows' new moments, each row only while its
+    ``counts_from`` is the one read."""
+    update_joined(CronEntry, moments, match=("id", "counts_from"), assign=("next_due",))
