@@ -104,6 +104,7 @@ def _abandon(run: CronJobLog, why: str) -> bool:
         last_run_id=run.pk,
         last_finished_at=now,
         failure_streak=F("failure_streak") + 1,
+        next_due=None,
     )
     run.status, run.is_success, run.end_time, run.message = (
         RunStatus.ABANDONED,

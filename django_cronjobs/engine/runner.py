@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.db import close_old_connections
@@ -41,6 +41,7 @@ from ..store import claims, due_entries, due_times
 from ..store.due_entries import DueEntry
 from ..store.job_states import JobState, StatesRead, ensure_states, read_states
 from ..store.retention import delete_old_logs
+from ..store.schedule_sets import JobSet, job_set_of
 from ..text.console_lines import HEADER
 from .batches import Batch
 from .clock_guard import ClockWatch, DatabaseClock, slot_to_count_from, slots_ahead
@@ -144,7 +145,8 @@ class Runner:
             for entry in runnable:
                 self.output.broken(entry.code, problem)
             return
-        known = read_states(timezone.now())
+        job_set = self._job_set(runnable)
+        known = read_states(timezone.now(), job_set=job_set)
         self._check_clock(known)
         self.runs = SlotRuns(
             self.output,
@@ -154,15 +156,20 @@ class Runner:
             stop=self.stop_event,
             watch_clock=not self.dry_run,
         )
-        states = ensure_states([entry.code for entry in runnable], known.states)
+        ticking = self._ticking(runnable, known)
+        states = ensure_states([entry.code for entry in ticking], known.states)
         if not self.dry_run:
             self._take_back_future_slots(states)
             self.runs.watch_clock()
         started = time.monotonic()
-        due = self._add_due_entries(runnable, states) if known.entries_due is not False else []
-        self._run_jobs(self._todo(runnable, states), lock_class)
+        due: list[DueEntry] = []
+        if known.entries_due is not False:
+            due, added = self._add_due_entries(runnable, states)
+            ticking += added
+        self._run_jobs(self._todo(ticking, states, also=runnable), lock_class)
         if not self.dry_run:
-            due_times.store_next_due(self._next_due)
+            recorded = job_set if known.set_changed and self._set_stays_valid() else None
+            due_times.store_next_due(self._next_due, job_set=recorded)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             self._run_entries_left(runnable, len(due), lock_class, started)
             delete_old_logs()
@@ -199,6 +206,8 @@ class Runner:
     ) -> None:
         """While a read took as many due entries as it may, take more, for up to
         ENTRY_ROUNDS_SECONDS of the tick: one host drains a crowded minute."""
+        if taken < conf.ENTRIES_PER_TAKE:
+            return
         jobs = [job for job in runnable if job.job_class and not job.job_class.entry_key]
         while (
             taken >= conf.ENTRIES_PER_TAKE
@@ -206,11 +215,10 @@ class Runner:
             and not self.stop_event.is_set()
         ):
             states: dict[str, JobState] = {}
-            round_jobs = list(jobs)
-            due = self._add_due_entries(round_jobs, states, code_states=self._code_states)
+            due, added = self._add_due_entries(jobs, states, code_states=self._code_states)
             if not due:
                 return
-            self._run_jobs(self._todo(round_jobs[len(jobs) :], states), lock_class)
+            self._run_jobs(self._todo(added, states), lock_class)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             taken = len(due)
 
@@ -222,41 +230,75 @@ class Runner:
                 self.output.broken(entry.code, problem, entry.name)
         return [entry for entry in entries if entry.runnable]
 
+    def _job_set(self, runnable: list[ConfiguredJob]) -> JobSet | None:
+        """The set of jobs whose stored due moments a silent tick may trust unread.
+
+        A tick that prints a line per job, runs them all (``--force``) or
+        reports them (``--dry-run``) reads every job's state instead.
+        """
+        if not self.silent or self.force or self.dry_run:
+            return None
+        return job_set_of(runnable)
+
+    def _ticking(self, runnable: list[ConfiguredJob], known: StatesRead) -> list[ConfiguredJob]:
+        """The jobs the tick looks at: those whose state was read. The others of a
+        recorded set are not due (their stored moment says so) and only reported."""
+        if not known.only_due:
+            return list(runnable)
+        ticking = [job for job in runnable if job.code in known.states]
+        self.output.not_due_unread(job.code for job in runnable if job.code not in known.states)
+        return ticking
+
+    def _set_stays_valid(self) -> bool:
+        """Whether every job's due moment stored or left by this tick is its
+        schedule's: then a set of jobs may be recorded."""
+        unsure = self.report.with_outcome("broken", "clock_ahead", "lock_backend_failed")
+        return not unsure and not self.stop_event.is_set() and self.report.interrupted is None
+
     def _add_due_entries(
         self,
-        runnable: list[ConfiguredJob],
+        jobs: list[ConfiguredJob],
         states: dict[str, JobState],
         *,
         code_states: dict[str, JobState] | None = None,
-    ) -> list[DueEntry]:
-        """Take the due entries of the jobs to run; add them to ``runnable`` and ``states``.
+    ) -> tuple[list[DueEntry], list[ConfiguredJob]]:
+        """Take the due entries of ``jobs``: the entries and their jobs (each the
+        entry's class), whose states are added to ``states``.
 
         ``--force`` runs the jobs' own schedules now; entries keep to their slots.
         A dry run reads them without taking them. ``code_states`` are the
         jobs' own states (default: ``states``), for their pauses.
         """
         if self.force:
-            return []
+            return [], []
         self._code_states = dict(code_states if code_states is not None else states)
-        jobs = {job.code: job.job_class for job in runnable if job.job_class is not None}
+        classes = {job.code: job.job_class for job in jobs if job.job_class is not None}
         now = timezone.now()
         if self.dry_run:
-            due = due_entries.read_due_entries(jobs, now, conf.ENTRIES_PER_TAKE)
+            due = due_entries.read_due_entries(classes, now, conf.ENTRIES_PER_TAKE)
         else:
-            due = due_entries.take_due_entries(jobs, now, conf.ENTRIES_PER_TAKE)
+            due = due_entries.take_due_entries(classes, now, conf.ENTRIES_PER_TAKE)
         due_entries.ensure_entry_states(due, now, write=not self.dry_run)
         paused = [code for code, state in self._code_states.items() if state.paused]
-        for job, state in entry_jobs(due, jobs, paused):
-            runnable.append(job)
+        added = []
+        for job, state in entry_jobs(due, classes, paused):
+            added.append(job)
             states[job.code] = state
-        return due
+        return due, added
 
     def _todo(
-        self, runnable: list[ConfiguredJob], states: dict[str, JobState]
+        self,
+        runnable: list[ConfiguredJob],
+        states: dict[str, JobState],
+        *,
+        also: Sequence[ConfiguredJob] = (),
     ) -> list[tuple[ConfiguredJob, JobState]]:
-        """The jobs to plan, in order; those whose run lives on in a process are told."""
+        """The jobs to plan, in order; those whose run lives on in a process are told.
+
+        ``also``: the tick's other jobs, whose runs side by side may have died too.
+        """
         held: set[str] = set()
-        if not self.dry_run and self._may_have_dead_runs(runnable, states):
+        if not self.dry_run and self._may_have_dead_runs([*runnable, *also], states):
             held = self._recover_dead_runs(runnable, states)
         todo = []
         for entry in runnable:
@@ -333,7 +375,7 @@ class Runner:
     ) -> bool:
         # Only then is the log read: an idle tick stays one query.
         return any(state.last_status == RunStatus.RUNNING for state in states.values()) or any(
-            _parallel(entry) for entry in entries
+            map(_parallel, entries)
         )
 
     # -- one job: plan, then act on the plan --------------------------------------

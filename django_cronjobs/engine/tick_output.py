@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..check_ids import E002, E003
@@ -37,7 +37,7 @@ logger = logging.getLogger("django_cronjobs")
 BAD_CRON_JOB_CHECKS = (E002.id, E003.id)
 
 
-@dataclass
+@dataclass(slots=True)
 class JobResult:
     """What one tick did with one job.
 
@@ -115,6 +115,10 @@ class TickOutput:
     ) -> None:
         self.report.results.append(JobResult(code, outcome, run, detail))
 
+    def not_due_unread(self, codes: Iterable[str]) -> None:
+        """Jobs whose state the tick did not read: their stored due moment is ahead."""
+        self.report.results.extend(JobResult(code, "not_due") for code in codes)
+
     def broken(self, code: str, problem: Problem, name: str | None = None) -> None:
         """A broken entry: its line names it as configured (``name``: a code used
         twice is told apart from the job that keeps it by its class path)."""
@@ -157,7 +161,8 @@ class TickOutput:
         self, code: str, plan: SlotPlan, job_class: type[CronJobBase], state: JobState
     ) -> None:
         """A job not due, with its next run, or the slots it missed."""
-        self.say(not_due_line(code, plan, job_class, state))
+        if not self.silent:  # the line costs more than the rest of the job's tick
+            self.say(not_due_line(code, plan, job_class, state))
         self.result(code, "missed" if plan.missed else "not_due")
 
     def paused(self, code: str, *, told: bool) -> None:

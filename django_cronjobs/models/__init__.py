@@ -12,7 +12,7 @@ from .runs import (
     failed_at,
     run_name,
 )
-from .states import CronJob, CronJobLock, CronJobState
+from .states import CronJob, CronJobLock, CronJobState, ScheduleSet
 
 __all__ = [
     "UNSUCCESSFUL",
@@ -26,6 +26,7 @@ __all__ = [
     "CronJobsManager",
     "EntrySpec",
     "RunStatus",
+    "ScheduleSet",
     "Scheduled",
     "failed_at",
     "run_name",

@@ -329,7 +329,7 @@ class CronEntry(models.Model):
         if not getattr(self, "_validated", False):
             self.clean()
         now = django_timezone.now()
-        if self._state.adding or self._counting_values() != getattr(self, "_as_loaded", None):
+        if self._state.adding or self.counting_changed():
             self.count_from(now)
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "counts_from", "next_due"}
@@ -392,6 +392,11 @@ class CronEntry(models.Model):
 
     def _counting_values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name, None) for name in COUNTING_FIELDS)
+
+    def counting_changed(self) -> bool:
+        """Whether the schedule or ``enabled`` differ from the row as read: saved,
+        the entry then counts from the moment of the save."""
+        return self._counting_values() != getattr(self, "_as_loaded", None)
 
     def count_from(self, now: datetime) -> None:
         """Make the schedule count from ``now``: its first slot is the first one after it."""

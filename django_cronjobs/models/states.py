@@ -134,3 +134,32 @@ class CronJob(CronJobState):
             ("pause_cronjob", _("Can pause and resume cron jobs")),
             ("run_cronjob", _("Can request an immediate run of a cron job")),
         ]
+
+
+class ScheduleSet(models.Model):
+    """The schedules of a set of jobs when a tick last stored every one's next due moment.
+
+    A ``--silent`` tick reads only the state rows that need it (due, paused,
+    running, asked to run) when the jobs it runs still have the schedules
+    recorded here and no job's row was added or deleted since: the others'
+    stored ``next_due`` is then still right. Any other tick reads every row
+    and records the set anew. Internal: nothing shows it.
+    """
+
+    jobs = models.CharField(max_length=32, unique=True, help_text=_("Digest of the jobs' codes."))
+    schedules = models.CharField(
+        max_length=32, help_text=_("Digest of the jobs' codes, schedules and zones.")
+    )
+    state_rows = models.PositiveIntegerField(
+        help_text=_("How many jobs' own state rows there were (entries' aside).")
+    )
+    stored_at = models.DateTimeField()
+
+    objects = CronJobsManager()
+
+    class Meta:
+        verbose_name = _("schedule set")
+        verbose_name_plural = _("schedule sets")
+
+    def __str__(self) -> str:
+        return self.jobs

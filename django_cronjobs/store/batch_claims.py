@@ -101,6 +101,7 @@ def _claim_statement(wanted: Sequence[Claim], token: str, now: datetime) -> Stat
         "job_name", {claim.code: sql.moment(claim.slot) for claim in wanted}, "last_slot"
     )
     changes = {
+        "next_due": None,
         "last_status": RunStatus.RUNNING,
         "last_started_at": sql.moment(now),
         "locked": True,
@@ -268,6 +269,7 @@ def _store_states(runs: Sequence[CronJobLog], token: str) -> None:
         return name, f"CASE WHEN {ours} THEN {sql.param(value)} ELSE {sql.column(name)} END"
 
     changes = [
+        ("next_due", "NULL"),
         per_job("last_run_id", runs, lambda run: run.pk),
         per_job("last_status", runs, lambda run: run.status),
         per_job("last_started_at", runs, lambda run: sql.moment(run.start_time)),

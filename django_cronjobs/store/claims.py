@@ -109,7 +109,8 @@ def claim(
     """
     now = timezone.now()
     rows = CronJobState.objects.filter(job_name=code)
-    changes: dict[str, object] = {}
+    # What the row's stored due moment was worked out from changes.
+    changes: dict[str, object] = {"next_due": None}
     if running:
         changes.update(last_status=RunStatus.RUNNING, last_started_at=now)
     if request is not None:
@@ -229,6 +230,7 @@ def finish_run(
         "last_status": run.status,
         "last_finished_at": run.end_time,
         "failure_streak": 0 if run.is_success else F("failure_streak") + 1,
+        "next_due": None,  # worked out again from the outcome (a retry, say)
     }
     if run.is_success:
         changes["last_succeeded_at"] = run.start_time

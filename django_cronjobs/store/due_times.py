@@ -26,6 +26,8 @@ from ..databases import database_for_write
 from ..jobs.base import CronJobBase
 from ..models import UNSUCCESSFUL, CronJobState
 from .job_states import MOMENTS, JobState, to_microseconds
+from .schedule_sets import JobSet, record_job_set
+from .update_sql import update_joined
 
 NEXT_DUE = MOMENTS.index("next_due")
 
@@ -94,7 +96,7 @@ def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
     return state.pk is not None
 
 
-def store_next_due(states: Sequence[JobState]) -> None:
+def store_next_due(states: Sequence[JobState], *, job_set: JobSet | None = None) -> None:
     """Write the next due moments that :func:`note_not_due` put on ``states``.
 
     Several hosts may do this at once for overlapping rows, while others
@@ -102,13 +104,17 @@ def store_next_due(states: Sequence[JobState]) -> None:
     next tick works their moment out again): the write never waits, so it
     can neither deadlock nor delay a claim. SQLite locks the whole database
     instead and needs none of this.
+
+    ``job_set``: every other job of the set has a valid moment stored; when
+    all of ``states`` are written too, the set is recorded in the same
+    transaction (see :mod:`.schedule_sets`).
     """
     rows: dict[int, CronJobState] = {
         state.pk: CronJobState(pk=state.pk, next_due=state.next_due, due_key=state.due_key)
         for state in states
         if state.pk is not None
     }
-    if not rows:
+    if not rows and job_set is None:
         return
     database = database_for_write()
     features = connections[database].features
@@ -121,6 +127,12 @@ def store_next_due(states: Sequence[JobState]) -> None:
             pks = list(locked.filter(pk__in=list(rows)).values_list("pk", flat=True))
         else:
             pks = sorted(rows)
-        CronJobState.objects.using(database).bulk_update(
-            [rows[pk] for pk in pks], ["next_due", "due_key"]
+        update_joined(
+            CronJobState,
+            [(pk, rows[pk].next_due, rows[pk].due_key) for pk in pks],
+            match=("id",),
+            assign=("next_due", "due_key"),
         )
+        if job_set is not None and len(pks) == len(rows):
+            code_rows = CronJobState.objects.using(database).filter(entry__isnull=True).count()
+            record_job_set(job_set, code_rows, database)

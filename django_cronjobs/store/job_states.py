@@ -8,19 +8,31 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import NotSupportedError, connections
-from django.db.models import BigIntegerField, DateTimeField, Exists, Func, Max, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    Max,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
+from ..conf import conf
 from ..databases import database_for_read
-from ..models import CronEntry, CronJobLog, CronJobState, RunStatus, failed_at
+from ..models import CronEntry, CronJobLog, CronJobState, RunStatus, ScheduleSet, failed_at
 from ..schedules.wallclock import floor_minute
 from .claims import insert_ignoring_duplicates
+from .schedule_sets import JobSet
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -201,9 +213,14 @@ class StatesRead:
     database_now: datetime | None
     entries_due: bool | None = None
     """Whether some entry (of any job) was due; None when the read could not tell."""
+    only_due: bool = False
+    """The states are only those of jobs that need the tick (see :func:`read_states`);
+    the set's other jobs are known not to be due."""
+    set_changed: bool = False
+    """A set of jobs was given, and its schedules or rows had changed since recorded."""
 
 
-def read_states(now: datetime | None = None) -> StatesRead:
+def read_states(now: datetime | None = None, *, job_set: JobSet | None = None) -> StatesRead:
     """Every job's state, in one query whatever the number of jobs, entries or log rows.
 
     The rows are the jobs' own (an entry's state row is read when the entry
@@ -211,15 +228,26 @@ def read_states(now: datetime | None = None) -> StatesRead:
     that moment: an idle tick then reads no entry at all. With USE_TZ on
     PostgreSQL, MySQL and SQLite, the database turns the datetimes into
     numbers and the rows come straight from the cursor.
+
+    With ``job_set`` (and ``now``) recorded unchanged (see
+    :mod:`.schedule_sets`), the query returns only the rows a tick must look
+    at: due, never worked out, paused, running, asked to run, or with a slot
+    ahead of the clock guard's limit (``only_due``). Changed, the rows are
+    all read by a second query (``set_changed``).
     """
     database = database_for_read()
     connection = connections[database]
     due_at = now or timezone.now()
+    if job_set is not None and now is not None and _reads_numbers(connection):
+        due = _read_due_states(database, connection, due_at, job_set)
+        if due is not None:
+            return due
+        return replace(read_states(now), set_changed=True)
     rows: Iterable[Sequence[Any]]
-    if settings.USE_TZ and connection.vendor in EpochMicroseconds.VENDORS:
+    if _reads_numbers(connection):
         sql, params = _states_as_numbers(database)
         with connection.cursor() as cursor:
-            cursor.execute(sql, _with_moment(params, due_at, connection))
+            cursor.execute(sql, _with_values(params, {_MOMENT_PLACEHOLDER: due_at}, connection))
             rows = cursor.fetchall()
     else:
         rows = [
@@ -251,6 +279,88 @@ def read_states(now: datetime | None = None) -> StatesRead:
     return StatesRead(states, from_microseconds(database_now), entries_due)
 
 
+def _reads_numbers(connection: Any) -> bool:
+    """Whether the database can hand the state rows' datetimes over as numbers."""
+    return bool(settings.USE_TZ) and connection.vendor in EpochMicroseconds.VENDORS
+
+
+def _read_due_states(
+    database: str, connection: Any, now: datetime, job_set: JobSet
+) -> StatesRead | None:
+    """The rows a tick must look at, if ``job_set`` is recorded unchanged; else None."""
+    sql, params = _due_states_as_numbers(database)
+    limit = conf.clock_skew_limit
+    ahead = now + timedelta(seconds=limit) if limit is not None and limit < TEN_YEARS else None
+    values = {
+        _MOMENT_PLACEHOLDER: now,
+        _AHEAD_PLACEHOLDER: ahead or FAR_AHEAD,
+        _JOBS_PLACEHOLDER: job_set.jobs,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _with_values(params, values, connection))
+        rows = cursor.fetchall()
+    if not rows:
+        return None  # the set was never recorded
+    schedules, recorded_rows, state_rows, entries_due, database_now = rows[0][:HEADER]
+    if schedules != job_set.schedules or recorded_rows != state_rows:
+        return None
+    states = {}
+    for row in rows:
+        if row[HEADER] is not None:
+            state = _from_row(row[HEADER:])
+            states[state.job_name] = state
+    return StatesRead(states, from_microseconds(database_now), bool(entries_due), only_due=True)
+
+
+# The columns before a state's in a row of _due_states_as_numbers.
+HEADER = 5
+
+# Stand for the query's values in the query built once; replaced at each read.
+_AHEAD_PLACEHOLDER = datetime(1970, 1, 3, 4, 5, 6, 789012, tzinfo=UTC)
+_JOBS_PLACEHOLDER = "(the job set's digest)"
+FAR_AHEAD = datetime(9000, 1, 1, tzinfo=UTC)
+TEN_YEARS = 10 * 366 * 86400
+
+
+@functools.cache
+def _due_states_as_numbers(database: str) -> tuple[str, tuple[Any, ...]]:
+    """The query of :func:`_read_due_states`: the job set's record, then the
+    rows a tick must look at (none: one row of NULLs), built once per database."""
+    code_rows = (
+        _code_states(database)
+        .order_by()
+        .annotate(rows=Func(F("pk"), function="COUNT", output_field=BigIntegerField()))
+        .values("rows")
+    )
+    header = (
+        ScheduleSet.objects.using(database)
+        .filter(jobs=_JOBS_PLACEHOLDER)
+        .annotate(
+            tick_state_rows=Subquery(code_rows),
+            tick_entries_due=_entries_due(_MOMENT_PLACEHOLDER),
+            tick_clock=EpochMicroseconds(DatabaseNow()),
+        )
+        .values_list("schedules", "state_rows", "tick_state_rows", "tick_entries_due", "tick_clock")
+    )
+    needed = (
+        Q(next_due__isnull=True)
+        | Q(next_due__lte=_MOMENT_PLACEHOLDER)
+        | Q(run_requested_at__isnull=False)
+        | Q(paused=True)
+        | Q(last_status=RunStatus.RUNNING)
+        | Q(last_slot__gt=_AHEAD_PLACEHOLDER)
+    )
+    states = (
+        _code_states(database)
+        .filter(needed)
+        .values_list(*PLAIN_COLUMNS, *map(EpochMicroseconds, MOMENTS))
+    )
+    header_sql, header_params = header.query.get_compiler(database).as_sql()
+    states_sql, states_params = states.query.get_compiler(database).as_sql()
+    sql = f"SELECT * FROM ({header_sql}) tick_header LEFT JOIN ({states_sql}) tick_states ON 1 = 1"
+    return sql, (*header_params, *states_params)
+
+
 def _code_states(database: str) -> QuerySet[CronJobState]:
     """The state rows of the jobs' own schedules (not those of entries)."""
     return CronJobState.objects.using(database).filter(entry__isnull=True)
@@ -265,11 +375,17 @@ def _entries_due(moment: datetime) -> Exists:
     return Exists(CronEntry.objects.filter(next_due__lte=moment))
 
 
-def _with_moment(params: tuple[Any, ...], moment: datetime, connection: Any) -> tuple[Any, ...]:
+def _with_values(
+    params: tuple[Any, ...], values: dict[Any, Any], connection: Any
+) -> tuple[Any, ...]:
+    """``params`` with each placeholder among ``values``' keys replaced by its value."""
     field = CronEntry._meta.get_field("next_due")
-    placeholder = field.get_db_prep_value(_MOMENT_PLACEHOLDER, connection)
-    value = field.get_db_prep_value(moment, connection)
-    return tuple(value if param == placeholder else param for param in params)
+
+    def prepared(value: Any) -> Any:
+        return field.get_db_prep_value(value, connection) if isinstance(value, datetime) else value
+
+    replaced = {prepared(key): prepared(value) for key, value in values.items()}
+    return tuple(replaced.get(param, param) for param in params)
 
 
 def _database_clock(connection: Any) -> datetime | None:
