@@ -80,6 +80,18 @@ WorkerJob1 = _worker_job(1)
 WorkerJob2 = _worker_job(2)
 
 
+class WorkerEntryJob(CronJobBase):
+    """Runs only through its entries, on django-tasks-db's workers."""
+
+    code = "tasks.worker_entries"
+    schedule = None
+    TASK_BACKEND = "db"
+    TASK_QUEUE_NAME = "cron"
+
+    def do(self, *, n: int) -> str:
+        return f"pid {os.getpid()} entry {n}"
+
+
 class RetriedOnTheWorker(CronJobBase):
     """Fails while ``fail`` is set; retried 5 minutes after a failure (immediate backend)."""
 

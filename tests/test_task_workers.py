@@ -47,7 +47,7 @@ JOBS = [f"tests.task_jobs.WorkerJob{number}" for number in range(3)]
 CODES = [f"tasks.worker{number}" for number in range(3)]
 
 
-def host(number: int, start, barrier) -> None:
+def host(number: int, start, barrier, jobs: list[str]) -> None:
     """One runcrons host: a tick per simulated minute, between two barriers."""
     connections.close_all()
     try:
@@ -55,7 +55,7 @@ def host(number: int, start, barrier) -> None:
             barrier.wait(timeout=120)
             moment = start + timedelta(minutes=minute, seconds=1 + number)
             with time_machine.travel(moment, tick=False):
-                report = Runner(silent=True).run(JOBS)
+                report = Runner(silent=True).run(jobs)
             assert not report.failed, report.results
             assert not report.broken, report.results
             barrier.wait(timeout=120)
@@ -83,15 +83,40 @@ def start_workers() -> list[subprocess.Popen[bytes]]:
     ]  # fmt: skip
 
 
-def wait_for_the_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+def wait_for_the_workers(workers: list[subprocess.Popen[bytes]], codes: list[str]) -> None:
     """Until no run of the jobs is enqueued or running."""
     deadline = time.monotonic() + 60
     while CronJobLog.objects.filter(
-        code__in=CODES, status__in=[RunStatus.ENQUEUED, RunStatus.RUNNING]
+        code__in=codes, status__in=[RunStatus.ENQUEUED, RunStatus.RUNNING]
     ).exists():
         assert all(worker.poll() is None for worker in workers), "a worker died"
         assert time.monotonic() < deadline, "the workers did not run the enqueued runs"
         time.sleep(0.02)
+
+
+def run_hosts_and_workers(start, jobs: list[str], codes: list[str]) -> tuple[set[int], list[str]]:
+    """HOSTS ticking TICKS simulated minutes from ``start``, WORKERS running the
+    tasks; the workers' pids and error output."""
+    workers = start_workers()
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(HOSTS + 1)
+    hosts = [context.Process(target=host, args=(n, start, barrier, jobs)) for n in range(HOSTS)]
+    try:
+        for process in hosts:
+            process.start()
+        for _ in range(TICKS):
+            barrier.wait(timeout=120)  # the hosts tick
+            barrier.wait(timeout=120)  # both are done
+            wait_for_the_workers(workers, codes)
+        for process in hosts:
+            process.join(timeout=60)
+        assert [process.exitcode for process in hosts] == [0] * HOSTS
+    finally:
+        for worker in workers:
+            worker.terminate()
+        errors = [worker.communicate(timeout=30)[1].decode() for worker in workers]
+    return {worker.pid for worker in workers}, errors
 
 
 def test_two_workers_and_two_hosts_run_every_slot_once(settings):
@@ -100,25 +125,7 @@ def test_two_workers_and_two_hosts_run_every_slot_once(settings):
     start = floor_minute(timezone.now()) + timedelta(days=1)
     # The simulated minutes lie a day ahead of the database's clock.
     settings.CRONJOBS_CLOCK_SKEW_LIMIT = 3 * 24 * 3600
-    workers = start_workers()
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(HOSTS + 1)
-    hosts = [context.Process(target=host, args=(n, start, barrier)) for n in range(HOSTS)]
-    try:
-        for process in hosts:
-            process.start()
-        for _ in range(TICKS):
-            barrier.wait(timeout=120)  # the hosts tick
-            barrier.wait(timeout=120)  # both are done
-            wait_for_the_workers(workers)
-        for process in hosts:
-            process.join(timeout=60)
-        assert [process.exitcode for process in hosts] == [0] * HOSTS
-    finally:
-        for worker in workers:
-            worker.terminate()
-        errors = [worker.communicate(timeout=30)[1].decode() for worker in workers]
+    worker_pids, errors = run_hosts_and_workers(start, JOBS, CODES)
     slots = [start + timedelta(minutes=minute) for minute in range(TICKS)]
     for code in CODES:
         runs = CronJobLog.objects.filter(code=code)
@@ -128,7 +135,6 @@ def test_two_workers_and_two_hosts_run_every_slot_once(settings):
         assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCEEDED}, errors
     runs = CronJobLog.objects.filter(code__in=CODES)
     # Run by the workers, not by the hosts, each through its own task.
-    worker_pids = {worker.pid for worker in workers}
     assert {int(run.message.split()[1]) for run in runs} <= worker_pids
     assert set(runs.values_list("pid", flat=True)) == worker_pids
     task_ids = list(runs.values_list("task_id", flat=True))
@@ -136,3 +142,35 @@ def test_two_workers_and_two_hosts_run_every_slot_once(settings):
     results = DBTaskResult.objects.filter(id__in=task_ids)
     assert set(results.values_list("status", flat=True)) == {"SUCCESSFUL"}
     assert results.count() == len(task_ids)
+
+
+ENTRIES = 12
+
+
+def test_two_workers_and_two_hosts_run_every_slot_of_every_entry_once(settings):
+    """Entries of one job, every minute or every other, handed to the workers."""
+    from django_cronjobs import Schedule
+    from django_cronjobs.models import CronEntry
+    from tests.task_jobs import WorkerEntryJob
+
+    settings.CRON_CLASSES = ["tests.task_jobs.WorkerEntryJob"]
+    settings.CRONJOBS_CLOCK_SKEW_LIMIT = 3 * 24 * 3600
+    start = floor_minute(timezone.now()) + timedelta(days=1)
+    with time_machine.travel(start - timedelta(seconds=30), tick=False):
+        for n in range(ENTRIES):
+            WorkerEntryJob.entries.schedule(
+                key=f"e{n}", kwargs={"n": n}, schedule=Schedule(run_every_mins=1 + n % 2)
+            )
+    worker_pids, errors = run_hosts_and_workers(
+        start, ["tests.task_jobs.WorkerEntryJob"], [WorkerEntryJob.code]
+    )
+    runs = CronJobLog.objects.filter(code=WorkerEntryJob.code)
+    for entry in CronEntry.objects.all():
+        every = entry.run_every_mins
+        wanted = [start + timedelta(minutes=m) for m in range(TICKS) if (m + 1) % every == 0]
+        slots = Counter(runs.filter(entry=entry.key).values_list("slot", flat=True))
+        assert [slot for slot, count in slots.items() if count > 1] == [], entry.key
+        assert sorted(slots) == wanted, entry.key
+    assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCEEDED}, errors
+    assert set(runs.values_list("pid", flat=True)) <= worker_pids
+    assert {run.message.split()[3] for run in runs} == {str(n) for n in range(ENTRIES)}
