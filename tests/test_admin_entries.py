@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from django_cronjobs import Schedule
@@ -206,3 +207,52 @@ def test_the_form_shows_no_filter_as_an_empty_box(admin_client):
     assert weekly is not None
     assert "null" not in weekly.group(0)
     assert 'type="text"' in weekly.group(0)  # one line, not a textarea
+
+
+PREVIEW = "admin:django_cronjobs_cronentry_preview"
+
+
+def test_the_preview_shows_the_next_runs_of_a_new_entry_and_saves_nothing(admin_client, clock):
+    clock.at(MONDAY.replace(hour=7, minute=30, second=10))  # 08:30 in Berlin
+    answer = admin_client.post(reverse(PREVIEW), form_data()).json()
+    assert answer["runs"][0] == "2025-01-07 07:30 Europe/Berlin"
+    assert answer["runs"][1:3] == ["2025-01-08 07:30", "2025-01-09 07:30"]
+    assert len(answer["runs"]) == 5
+    assert not CronEntry.objects.exists()
+
+
+def test_the_preview_gives_the_checks_text_for_a_wrong_entry(admin_client, clock):
+    answer = admin_client.post(reverse(PREVIEW), form_data(cron="0 25 * * *")).json()
+    assert "runs" not in answer
+    assert any("django_cronjobs.E007" in error for error in answer["errors"]["cron"])
+
+
+def test_the_preview_of_a_change_counts_a_changed_schedule_from_now(admin_client, clock):
+    clock.at(MONDAY.replace(hour=6))
+    entry = digest(1, "0 * * * *")
+    clock.at(MONDAY.replace(hour=9, minute=40))
+    url = f"{reverse(PREVIEW)}?entry={entry.pk}"
+    data = form_data(key="customer-1", kwargs='{"customer_id": 1}', timezone="")
+    answer = admin_client.post(url, {**data, "cron": "*/30 * * * *"}).json()
+    assert answer["runs"][:2] == ["2025-01-06 10:00 UTC", "2025-01-06 10:30"]
+    entry.refresh_from_db()
+    assert entry.cron == "0 * * * *"
+    assert entry.counts_from == MONDAY.replace(hour=6)
+    disabled = admin_client.post(url, {**data, "cron": "0 * * * *", "enabled": ""}).json()
+    assert disabled == {"runs": [], "note": "none while it is disabled"}
+
+
+def test_the_preview_needs_the_permission_to_add_or_change(clock):
+    viewer = staff_client("view_cronentry")
+    assert viewer.post(reverse(PREVIEW), form_data()).status_code == 403
+    entry = digest(1)
+    assert viewer.post(f"{reverse(PREVIEW)}?entry={entry.pk}", form_data()).status_code == 403
+    user = User.objects.get(username="staff")
+    user.user_permissions.add(Permission.objects.get(codename="add_cronentry"))
+    assert viewer.post(reverse(PREVIEW), form_data()).status_code == 200
+
+
+def test_the_form_has_the_preview_button(admin_client):
+    page = admin_client.get(reverse("admin:django_cronjobs_cronentry_add")).content.decode()
+    assert "Preview the next runs" in page
+    assert "django_cronjobs/entry_preview.js" in page

@@ -209,13 +209,23 @@ def test_entries_in_the_admin(example: Example, logged_in: Any) -> None:
     page.click("input[name=_continue]")
     expect(page.locator(".errorlist")).to_contain_text("django_cronjobs.E024")
     page.fill("#id_kwargs", '{"username": "admin"}')
+    page.click(".cronjobs-preview-button")
+    preview = page.locator(".cronjobs-preview-runs li")
+    expect(preview).to_have_count(5)
+    expect(preview.first).to_contain_text(" 09:")
+    expect(preview.first).to_contain_text("Europe/Berlin")
+    shot(page, "entries-2-preview")
+    page.fill("#id_cron", "H 9 * * 8")
+    page.click(".cronjobs-preview-button")
+    expect(page.locator(".cronjobs-preview-runs.errorlist")).to_contain_text("cron:")
+    page.fill("#id_cron", "H 9 * * 1-5")
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
     upcoming = page.locator(".field-upcoming li")
     expect(upcoming).to_have_count(5)
     expect(upcoming.first).to_contain_text(" 09:")
     expect(upcoming.first).to_contain_text("Europe/Berlin")
-    shot(page, "entries-2-saved")
+    shot(page, "entries-3-saved")
 
     page.goto(f"{example.url}/admin/django_cronjobs/cronentry/?job=chores.reminder")
     row = page.locator("#result_list tbody tr", has_text="admin")
@@ -224,7 +234,7 @@ def test_entries_in_the_admin(example: Example, logged_in: Any) -> None:
     page.select_option("select[name=action]", "run_entries")
     page.click("button[name=index]")
     expect(page.locator(".messagelist")).to_contain_text("Requested a run of 1 entry.")
-    shot(page, "entries-3-run-requested")
+    shot(page, "entries-4-run-requested")
 
     ticked = example.manage("runcrons").stdout
     assert "[✔] chores.reminder[admin]" in ticked, ticked
@@ -233,7 +243,7 @@ def test_entries_in_the_admin(example: Example, logged_in: Any) -> None:
     expect(page.locator(".cronjobs-facts")).to_contain_text("enabled")
     page.goto(f"{example.url}/admin/django_cronjobs/cronentry/?job=chores.reminder")
     expect(page.locator("#result_list tbody tr", has_text="admin")).to_contain_text("succeeded")
-    shot(page, "entries-4-ran")
+    shot(page, "entries-5-ran")
 
 
 @pytest.fixture

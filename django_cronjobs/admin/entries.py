@@ -1,7 +1,8 @@
 """The "Cron entries" pages: schedules stored as rows, listed, searched, created and edited.
 
 The form validates as ``CronEntry.objects.schedule()`` does (the system
-checks' texts, field by field) and its page shows the entry's next runs.
+checks' texts, field by field) and its page shows the entry's next runs;
+its "Preview" button shows them before saving, from what the form holds.
 Enable, disable and run-now are actions that need their own permissions, as
 on the Cron jobs pages; like there, they only set flags for the next
 runcrons: no job code runs in a web request.
@@ -14,9 +15,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import JSONField, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -119,6 +121,7 @@ class CronEntryForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(CronEntry)
 class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = CronEntryForm
+    change_form_template = "admin/django_cronjobs/cronentry/change_form.html"
     formfield_overrides = {JSONField: {"form_class": OptionalJSONField}}
     list_display = [
         "key",
@@ -194,9 +197,7 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return "-"
         if not entry.enabled:
             return str(_("none while it is disabled"))
-        moments = next_runs(entry, timezone.now(), UPCOMING)
-        zone = entry.schedule.zone
-        texts = [in_zone(m, zone) if n == 0 else local_in(m, zone) for n, m in enumerate(moments)]
+        texts = upcoming_texts(entry, timezone.now())
         return format_html(
             '<ul class="cronjobs-next">{}</ul>',
             format_html_join("", "<li>{}</li>", ((t,) for t in texts)),
@@ -214,6 +215,52 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return format_html(
             '<a href="{}?code={}&amp;entry={}">{}</a>', url, entry.job, entry.key, _("all runs")
         )
+
+    # -- the preview of the next runs, before saving ---------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="django_cronjobs_cronentry_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The next runs of the entry the form describes, as JSON; nothing is saved.
+
+        ``?entry=<pk>`` previews a change of that entry. A schedule that is new
+        or changed counts from now, as it will once saved. A form the entry
+        would be refused with gets its errors instead (the system checks' texts).
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        entry = None
+        if request.GET.get("entry"):
+            entry = self.get_object(request, request.GET["entry"])
+            if entry is None:
+                raise Http404
+        allowed = (
+            self.has_change_permission(request, entry)
+            if entry is not None
+            else self.has_add_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
+        form_class = self.get_form(request, entry, change=entry is not None)
+        form = form_class(request.POST, instance=entry)
+        if not form.is_valid():
+            errors = {
+                field: [str(error) for error in found] for field, found in form.errors.items()
+            }
+            return JsonResponse({"errors": errors})
+        wanted: CronEntry = form.instance
+        if not wanted.enabled:
+            return JsonResponse({"runs": [], "note": str(_("none while it is disabled"))})
+        now = timezone.now()
+        if wanted._state.adding or wanted.counting_changed():
+            wanted.counts_from = now
+        return JsonResponse({"runs": upcoming_texts(wanted, now)})
 
     # -- actions ------------------------------------------------------------------
 
@@ -260,6 +307,13 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else ngettext("Disabled %(count)d entry.", "Disabled %(count)d entries.", changed)
         )
         messages.success(request, template % {"count": changed})
+
+
+def upcoming_texts(entry: CronEntry, now: datetime) -> list[str]:
+    """The entry's next UPCOMING runs as the page shows them: the first with its zone."""
+    zone = entry.schedule.zone
+    moments = next_runs(entry, now, UPCOMING)
+    return [in_zone(m, zone) if n == 0 else local_in(m, zone) for n, m in enumerate(moments)]
 
 
 def next_runs(entry: CronEntry, now: datetime, count: int) -> list[datetime]:
