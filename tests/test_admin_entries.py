@@ -256,3 +256,45 @@ def test_the_form_has_the_preview_button(admin_client):
     page = admin_client.get(reverse("admin:django_cronjobs_cronentry_add")).content.decode()
     assert "Preview the next runs" in page
     assert "django_cronjobs/entry_preview.js" in page
+
+
+def test_the_entrys_page_has_disable_and_run_now_buttons(admin_client, clock):
+    clock.at(MONDAY.replace(hour=7))
+    entry = digest(1)
+    change = reverse("admin:django_cronjobs_cronentry_change", args=[entry.pk])
+    page = admin_client.get(change).content.decode()
+    assert reverse("admin:django_cronjobs_cronentry_disable", args=[entry.pk]) in page
+    assert reverse("admin:django_cronjobs_cronentry_run", args=[entry.pk]) in page
+    disable = reverse("admin:django_cronjobs_cronentry_disable", args=[entry.pk])
+    assert admin_client.get(disable).status_code == 405
+    response = admin_client.post(disable)
+    assert response.status_code == 302
+    assert response["Location"] == change
+    entry.refresh_from_db()
+    assert not entry.enabled
+    page = admin_client.get(change).content.decode()
+    assert reverse("admin:django_cronjobs_cronentry_enable", args=[entry.pk]) in page
+    admin_client.post(reverse("admin:django_cronjobs_cronentry_enable", args=[entry.pk]))
+    admin_client.post(reverse("admin:django_cronjobs_cronentry_run", args=[entry.pk]))
+    entry.refresh_from_db()
+    assert entry.enabled
+    assert CronJobState.objects.get(entry=entry).run_requested_at == MONDAY.replace(hour=7)
+    history = LogEntry.objects.filter(object_id=str(entry.pk)).values_list(
+        "change_message", flat=True
+    )
+    assert sorted(history) == ["Disabled.", "Enabled.", "Requested a run."]
+
+
+def test_the_entrys_buttons_need_their_permissions(clock):
+    clock.at(MONDAY.replace(hour=7))
+    entry = digest(1)
+    editor = staff_client("view_cronentry", "change_cronentry")
+    change = reverse("admin:django_cronjobs_cronentry_change", args=[entry.pk])
+    page = editor.get(change).content.decode()
+    assert reverse("admin:django_cronjobs_cronentry_run", args=[entry.pk]) not in page
+    for name in ("disable", "run"):
+        url = reverse(f"admin:django_cronjobs_cronentry_{name}", args=[entry.pk])
+        assert editor.post(url).status_code == 403
+    entry.refresh_from_db()
+    assert entry.enabled
+    assert not CronJobState.objects.filter(entry=entry, run_requested_at__isnull=False).exists()

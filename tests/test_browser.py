@@ -226,6 +226,12 @@ def test_entries_in_the_admin(example: Example, logged_in: Any) -> None:
     expect(upcoming.first).to_contain_text(" 09:")
     expect(upcoming.first).to_contain_text("Europe/Berlin")
     shot(page, "entries-3-saved")
+    page.click("button[name=disable]")
+    expect(page.locator(".messagelist")).to_contain_text("Disabled. (chores.reminder[admin])")
+    expect(page.locator(".field-upcoming")).to_contain_text("none while it is disabled")
+    page.click("button[name=enable]")
+    expect(page.locator(".messagelist")).to_contain_text("Enabled. (chores.reminder[admin])")
+    shot(page, "entries-3-buttons")
 
     page.goto(f"{example.url}/admin/django_cronjobs/cronentry/?job=chores.reminder")
     row = page.locator("#result_list tbody tr", has_text="admin")

@@ -10,19 +10,24 @@ runcrons: no job code runs in a web request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import JSONField, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from ..entries.due import counted_history
 from ..models import UNSUCCESSFUL, CronEntry, RunStatus
@@ -219,12 +224,24 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     # -- the preview of the next runs, before saving ---------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        preview = path(
-            "preview/",
-            self.admin_site.admin_view(self.preview_view),
-            name="django_cronjobs_cronentry_preview",
-        )
-        return [preview, *super().get_urls()]
+        def view(function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+            return self.admin_site.admin_view(function)
+
+        name = "django_cronjobs_cronentry_"
+        return [
+            path("preview/", view(self.preview_view), name=name + "preview"),
+            path("<path:object_id>/enable/", view(self.enable_view), name=name + "enable"),
+            path("<path:object_id>/disable/", view(self.disable_view), name=name + "disable"),
+            path("<path:object_id>/run/", view(self.run_view), name=name + "run"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        context["can_pause"] = self.has_pause_permission(request)
+        context["can_run"] = self.has_run_permission(request)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def preview_view(self, request: HttpRequest) -> HttpResponse:
         """The next runs of the entry the form describes, as JSON; nothing is saved.
@@ -261,6 +278,40 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if wanted._state.adding or wanted.counting_changed():
             wanted.counts_from = now
         return JsonResponse({"runs": upcoming_texts(wanted, now)})
+
+    # -- the buttons of an entry's page -------------------------------------------------
+
+    def enable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._act(request, object_id, "pause", _("Enabled."), enable)
+
+    def disable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._act(request, object_id, "pause", _("Disabled."), disable)
+
+    def run_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._act(request, object_id, "run", _("Requested a run."), request_run)
+
+    def _act(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        permission: str,
+        done: StrOrPromise,
+        action: Callable[[CronEntry], bool],
+    ) -> HttpResponse:
+        """One button: POST only, with the action's permission, recorded in the history."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        entry = self.get_object(request, object_id)
+        if entry is None:
+            raise Http404
+        if not getattr(self, f"has_{permission}_permission")(request):
+            raise PermissionDenied
+        if action(entry):
+            self.log_change(request, entry, str(done))
+            messages.success(request, f"{done} ({entry.run_name})")
+        else:
+            messages.info(request, _("Nothing changed for %s.") % entry.run_name)
+        return redirect("admin:django_cronjobs_cronentry_change", entry.pk)
 
     # -- actions ------------------------------------------------------------------
 
@@ -307,6 +358,18 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else ngettext("Disabled %(count)d entry.", "Disabled %(count)d entries.", changed)
         )
         messages.success(request, template % {"count": changed})
+
+
+def enable(entry: CronEntry) -> bool:
+    return controls.set_entry_enabled(entry, True)
+
+
+def disable(entry: CronEntry) -> bool:
+    return controls.set_entry_enabled(entry, False)
+
+
+def request_run(entry: CronEntry) -> bool:
+    return controls.request_entry_run(entry)
 
 
 def upcoming_texts(entry: CronEntry, now: datetime) -> list[str]:
