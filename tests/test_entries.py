@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -423,10 +425,6 @@ def test_schedule_many_refuses_a_batch_with_a_wrong_entry_and_names_its_key(cloc
 
 
 def cronjobs(*args: str) -> str:
-    from io import StringIO
-
-    from django.core.management import call_command
-
     out = StringIO()
     call_command("cronjobs", *args, stdout=out)
     return out.getvalue()
@@ -453,6 +451,14 @@ def test_cronjobs_list_and_status_summarise_entries_and_name_the_failing_ones(cl
     assert "customer-1" not in status
     assert "tests.digest: never run" not in status  # no schedule of its own to report
     assert cronjobs("next", "tests.digest").strip() == "tests.digest runs only through its entries."
+    # A failing entry is a warning for a monitor, the jobs being fine.
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("cronjobs", "status", "--check", stdout=out)
+    assert exit_status.value.code == 1
+    assert out.getvalue().splitlines()[0] == (
+        "CRONJOBS WARNING - 1 entry failing: tests.digest (1)"
+    )
     # Its job left CRON_CLASSES: the entries are told, not run.
     settings.CRON_CLASSES = [REPORT]
     assert "tests.digest: 4 entries of a job not in CRON_CLASSES (django_cronjobs.E023)" in (

@@ -146,12 +146,12 @@ class Command(BaseCommand):
 
     def handle_status(self, options: dict[str, Any]) -> None:
         found = standing()
+        entries = entries_by_job(job.code for job in found.jobs)
         if options["check"]:
-            self.stdout.write(check_summary(found))
+            self.stdout.write(check_summary(found, entries))
         for entry in found.broken:
             for problem in entry.problems:
                 self.stdout.write(f"{entry.code}: broken ({problem.check_id}) {problem.message}")
-        entries = entries_by_job(job.code for job in found.jobs)
         for job in found.jobs:
             last = f"last {job.last_status} {moment(job.last_started, job)}"
             if not job.last_status:
@@ -170,6 +170,8 @@ class Command(BaseCommand):
             )
         if options["check"]:
             status = CHECK_EXIT_STATUS[found.status]
+            if status == EXIT_OK and any(summary.failing for summary in entries.values()):
+                status = EXIT_WARNING
             if status != EXIT_OK:
                 # Not a CommandError: the summary line above is the whole message.
                 sys.stdout.flush()
@@ -251,11 +253,13 @@ class Command(BaseCommand):
         )
 
 
-def check_summary(found: Standing) -> str:
+def check_summary(found: Standing, entries: dict[str, EntriesSummary] | None = None) -> str:
     """The Nagios-style first line of ``status --check``.
 
     A broken CRON_CLASSES entry is critical (that job never runs); no jobs
-    at all is a warning, as the system check W002 says.
+    at all is a warning, as the system check W002 says; so are failing
+    entries, when the jobs themselves are fine: one customer's entry failing
+    is worth a look, not a page.
     """
     if found.status in ("broken", "failing"):
         listed = [
@@ -266,6 +270,12 @@ def check_summary(found: Standing) -> str:
         return f"CRONJOBS CRITICAL - {len(listed)} of {total}: {', '.join(listed)}"
     if found.status == "no jobs":
         return f"CRONJOBS WARNING - no jobs: {NO_JOBS.message} ({NO_JOBS.check_id})"
+    failing = {code: each.failing for code, each in (entries or {}).items() if each.failing}
+    if failing:
+        jobs = ", ".join(f"{code} ({count:,})" for code, count in failing.items())
+        total = sum(failing.values())
+        noun = "entry" if total == 1 else "entries"
+        return f"CRONJOBS WARNING - {total:,} {noun} failing: {jobs}"
     return f"CRONJOBS OK - {len(found.jobs)} jobs"
 
 
