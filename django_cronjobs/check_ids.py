@@ -176,6 +176,13 @@ W002 = CheckId(
 )
 
 
+W003 = CheckId(
+    "django_cronjobs.W003",
+    "a fixed time of the schedule does not exist, or happens twice, on a coming day of its zone",
+    "Choose a time outside the hour the clocks change, or UTC.",
+)
+
+
 CATALOGUE: tuple[CheckId, ...] = (
     E001,
     E002,
@@ -203,6 +210,7 @@ CATALOGUE: tuple[CheckId, ...] = (
     E024,
     W001,
     W002,
+    W003,
 )
 
 """Every check, in the order of their ids."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.utils import timezone
 
 from .check_ids import (
     BY_ID,
@@ -30,11 +31,13 @@ from .check_ids import (
     E019,
     E021,
     W001,
+    W003,
 )
 from .conf import conf, is_clock_skew_limit, is_finite_seconds
 from .jobs.base import NO_JOBS, load_jobs
 from .locks import lock_backend_class
 from .locks.base import guards_in_claim
+from .schedules.dst_notes import dst_notes
 
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
@@ -77,6 +80,30 @@ def check_cron_classes(
         for entry in entries
         for problem in entry.problems
     ]
+
+
+@checks.register()
+def check_daylight_saving(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """W003: a job's fixed time that a coming daylight saving change skips or repeats."""
+    now = timezone.now()
+    warnings: list[checks.CheckMessage] = []
+    for entry in load_jobs():
+        schedule = getattr(entry.job_class, "schedule", None)
+        if not entry.runnable or schedule is None or schedule.every_invocation:
+            continue
+        notes = dst_notes(schedule, now)
+        if notes:
+            zone = schedule.zone
+            warnings.append(
+                checks.Warning(
+                    f"Cron job {entry.code}, in {zone}: "
+                    + "; ".join(note.text() for note in notes[:2]),
+                    hint=W003.hint,
+                    obj=entry.name,
+                    id=W003.id,
+                )
+            )
+    return warnings
 
 
 @checks.register()

@@ -320,6 +320,16 @@ class Schedule:
             return IntervalRule(int(self.run_every_mins))
         return None
 
+    @property
+    def wall_clock_rules(self) -> list[WallClockRule]:
+        """The rules of ``run_at_times`` and ``cron``, on the zone's wall clock."""
+        return self._wall_clock_rules
+
+    @property
+    def day_filter(self) -> DayFilter:
+        """The weekdays and days of the month the schedule runs on."""
+        return self._days
+
     @functools.cached_property
     def _wall_clock_rules(self) -> list[WallClockRule]:
         rules: list[WallClockRule] = []

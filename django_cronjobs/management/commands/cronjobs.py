@@ -31,6 +31,7 @@ from django_cronjobs.monitoring.overview import (
     standing,
     upcoming_runs,
 )
+from django_cronjobs.schedules.dst_notes import dst_notes
 from django_cronjobs.store import django_cron_history as django_cron_import
 from django_cronjobs.text.moments import in_zone
 
@@ -139,8 +140,13 @@ class Command(BaseCommand):
         if job.entries_only:
             self.stdout.write(f"{job.code} runs only through its entries.")
             return
-        for slot in upcoming_runs(job.job_class, job.state, job.now, options["n"]):
-            self.stdout.write(in_zone(slot, schedule.zone))
+        slots = upcoming_runs(job.job_class, job.state, job.now, options["n"])
+        days = (slots[-1] - job.now).days + 2 if slots else 0
+        notes = {note.runs_at: note for note in dst_notes(schedule, job.now, days)}
+        for slot in slots:
+            note = notes.get(slot)
+            line = in_zone(slot, schedule.zone)
+            self.stdout.write(f"{line}  ({note.text()})" if note else line)
 
     # -- status ---------------------------------------------------------------
 
