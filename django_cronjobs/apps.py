@@ -13,3 +13,6 @@ class CronJobsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .integrations import pings
+
+        pings.connect()

@@ -230,6 +230,21 @@ class Settings:
         return _setting("CRONJOBS_ENTRIES_PER_TAKE", None, 200)  # type: ignore[no-any-return]
 
     @property
+    def PING_URL(self) -> str:
+        """Ping monitor URL of every job, with ``{code}`` and ``{entry}``; empty: none."""
+        return _setting("CRONJOBS_PING_URL", None, "") or ""
+
+    @property
+    def PING_TIMEOUT(self) -> float:
+        """Seconds one ping may take before it is retried."""
+        return _setting("CRONJOBS_PING_TIMEOUT", None, 5)  # type: ignore[no-any-return]
+
+    @property
+    def PING_FLUSH_SECONDS(self) -> float:
+        """Seconds a process about to exit waits for its queued pings."""
+        return _setting("CRONJOBS_PING_FLUSH_SECONDS", None, 10)  # type: ignore[no-any-return]
+
+    @property
     def RETENTION_BATCH_SIZE(self) -> int:
         """Rows deleted per statement by log retention."""
         return _setting("CRONJOBS_RETENTION_BATCH_SIZE", None, 1000)  # type: ignore[no-any-return]

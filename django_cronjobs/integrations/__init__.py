@@ -1,0 +1,1 @@
+"""Optional hookups to the tools operators already run; each is off until configured."""
