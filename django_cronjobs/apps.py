@@ -13,6 +13,7 @@ class CronJobsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
-        from .integrations import pings
+        from .integrations import pings, sentry_crons
 
         pings.connect()
+        sentry_crons.connect()

@@ -182,6 +182,12 @@ W003 = CheckId(
     "Choose a time outside the hour the clocks change, or UTC.",
 )
 
+W004 = CheckId(
+    "django_cronjobs.W004",
+    "Sentry Crons check-ins are asked for, but sentry-sdk is not installed",
+    "pip install sentry-sdk (the 'sentry' extra), or turn SENTRY_CRONS off.",
+)
+
 
 CATALOGUE: tuple[CheckId, ...] = (
     E001,
@@ -211,6 +217,7 @@ CATALOGUE: tuple[CheckId, ...] = (
     W001,
     W002,
     W003,
+    W004,
 )
 
 """Every check, in the order of their ids."""

@@ -16,6 +16,7 @@ app's machinery (E014, E016, E018, E021) stop every job: they stay errors.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -32,6 +33,7 @@ from .check_ids import (
     E021,
     W001,
     W003,
+    W004,
 )
 from .conf import conf, is_clock_skew_limit, is_finite_seconds
 from .jobs.base import NO_JOBS, load_jobs
@@ -104,6 +106,24 @@ def check_daylight_saving(app_configs: Any = None, **kwargs: Any) -> list[checks
                 )
             )
     return warnings
+
+
+@checks.register()
+def check_sentry_crons(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """W004: check-ins asked for (the setting, or a job's SENTRY_CRONS) without sentry-sdk."""
+    wanted = conf.SENTRY_CRONS or any(
+        getattr(entry.job_class, "SENTRY_CRONS", False) for entry in load_jobs() if entry.runnable
+    )
+    if not wanted or importlib.util.find_spec("sentry_sdk") is not None:
+        return []
+    return [
+        checks.Warning(
+            "Sentry Crons check-ins are asked for, but sentry-sdk is not installed: "
+            "no check-in is sent.",
+            hint=W004.hint,
+            id=W004.id,
+        )
+    ]
 
 
 @checks.register()

@@ -245,6 +245,16 @@ class Settings:
         return _setting("CRONJOBS_PING_FLUSH_SECONDS", None, 10)  # type: ignore[no-any-return]
 
     @property
+    def SENTRY_CRONS(self) -> bool:
+        """Send Sentry Crons check-ins for every job that does not say otherwise."""
+        return bool(_setting("CRONJOBS_SENTRY_CRONS", None, False))
+
+    @property
+    def SENTRY_CHECKIN_MARGIN(self) -> int:
+        """Minutes a Sentry monitor waits past a slot before it counts a check-in missed."""
+        return _setting("CRONJOBS_SENTRY_CHECKIN_MARGIN", None, 5)  # type: ignore[no-any-return]
+
+    @property
     def RETENTION_BATCH_SIZE(self) -> int:
         """Rows deleted per statement by log retention."""
         return _setting("CRONJOBS_RETENTION_BATCH_SIZE", None, 1000)  # type: ignore[no-any-return]
