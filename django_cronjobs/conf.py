@@ -208,6 +208,17 @@ class Settings:
         )
 
     @property
+    def DELETE_FAILED_LOGS_OLDER_THAN(self) -> float | None:
+        """Days after which runs that did not succeed are deleted; None keeps them.
+        Unset, it is DELETE_LOGS_OLDER_THAN."""
+        return self.failed_logs_days(self.DELETE_LOGS_OLDER_THAN)
+
+    def failed_logs_days(self, days: float | None) -> float | None:
+        """DELETE_FAILED_LOGS_OLDER_THAN when it is set (None keeps failures), else ``days``."""
+        value = _setting("CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN", None, _MISSING)
+        return days if value is _MISSING else value
+
+    @property
     def REMOVE_SUCCESSFUL_LOGS(self) -> bool:
         """Delete a job's older successful logs after each success (all jobs)."""
         return bool(

@@ -22,7 +22,7 @@ from ..locks.base import LockBackend
 from ..models import CronJobLog, RunStatus
 from ..store import claims
 from ..store.processes import confined_to_this_process
-from ..store.retention import delete_older_successes
+from ..store.retention import delete_older_successes, keep_newest_runs
 from ..text.log_text import as_ascii, as_log_text, first_line
 from .heartbeat import Heartbeat
 from .interruption import signals_delivered
@@ -124,6 +124,8 @@ class Execution:
             logger.info("Cron job %s succeeded", run.run_name)
             if self.job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS:
                 delete_older_successes(run.code, run.pk, entry=run.entry)
+            elif self.job_class.KEEP_RUNS is not None:
+                keep_newest_runs(run.code, run.entry, self.job_class.KEEP_RUNS)
         else:
             logger.warning("Cron job %s ended %s", run.run_name, run.status)
             if conf.OUTPUT_ERRORS:

@@ -88,6 +88,9 @@ class CronJobBase:
     DJANGO_CRON_LOCK_TIME: ClassVar[int | None] = None
     MIN_NUM_FAILURES: ClassVar[int] = 10
     remove_successful_cron_logs: ClassVar[bool] = False
+    KEEP_RUNS: ClassVar[int | None] = None
+    """Keep the newest this many runs that succeeded or were missed (of each of
+    its entries), deleting older ones after each run; failures go by age."""
     TASK_BACKEND: ClassVar[str | bool | None] = None
     """The alias in TASKS of the task backend whose workers run this job's runs;
     None follows CRONJOBS_TASK_BACKEND; True means that setting, else the "default"

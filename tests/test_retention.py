@@ -1,0 +1,111 @@
+"""Retention: failures kept longer than successes, and the newest N runs of a job."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_cronjobs import CronJobBase, Schedule
+from django_cronjobs.engine.runner import Runner
+from django_cronjobs.models import CronEntry, CronJobLog, RunStatus
+from django_cronjobs.store.retention import delete_old_logs
+from tests.conftest import run_crons
+from tests.jobs import ReportJob
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+def old_run(status: str, days: float, code: str = "tests.old") -> CronJobLog:
+    moment = T0 - timedelta(days=days)
+    return CronJobLog.objects.create(
+        code=code,
+        start_time=moment,
+        end_time=moment,
+        status=status,
+        is_success=status == RunStatus.SUCCEEDED,
+    )
+
+
+def test_failures_are_kept_longer_than_successes(clock, settings):
+    settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 1
+    settings.CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN = 30
+    success = old_run(RunStatus.SUCCEEDED, 3)
+    failure = old_run(RunStatus.FAILED, 3)
+    timed_out = old_run(RunStatus.TIMED_OUT, 20)
+    ancient_failure = old_run(RunStatus.FAILED, 40)
+    recent = old_run(RunStatus.SUCCEEDED, 0.5)
+    assert delete_old_logs() == 2
+    left = set(CronJobLog.objects.values_list("pk", flat=True))
+    assert left == {failure.pk, timed_out.pk, recent.pk}
+    assert success.pk not in left
+    assert ancient_failure.pk not in left
+
+
+def test_failures_follow_successes_unless_told_and_none_keeps_them(clock, settings):
+    settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 1
+    old_run(RunStatus.FAILED, 3)
+    assert delete_old_logs() == 1
+    settings.CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN = None
+    kept = old_run(RunStatus.FAILED, 300)
+    old_run(RunStatus.SUCCEEDED, 300)
+    assert delete_old_logs() == 1
+    assert list(CronJobLog.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_with_both_an_idle_tick_stays_two_queries(clock, settings):
+    settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 1
+    settings.CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN = 30
+    run_crons()
+    clock.at(T0 + timedelta(seconds=20))
+    run_crons()
+    clock.at(T0 + timedelta(seconds=30))
+    with CaptureQueriesContext(connection) as queries:
+        run_crons()
+    assert len(queries) == 2, [query["sql"] for query in queries]
+
+
+class Minutely(CronJobBase):
+    code = "tests.minutely_kept"
+    schedule = Schedule(run_every_mins=1)
+    KEEP_RUNS = 3
+    failing_minutes: tuple[int, ...] = (2,)
+
+    def do(self) -> None:
+        from django.utils import timezone
+
+        if timezone.now().minute in Minutely.failing_minutes:
+            raise RuntimeError("a bad minute")
+
+
+def test_keep_runs_keeps_the_newest_successes_and_every_failure(clock, settings):
+    settings.CRON_CLASSES = ["tests.test_retention.Minutely"]
+    for minute in range(8):
+        clock.at(T0 + timedelta(minutes=minute, seconds=3))
+        Runner(silent=True).run()
+    runs = CronJobLog.objects.filter(code="tests.minutely_kept").order_by("slot")
+    assert [(run.slot.minute, run.status) for run in runs] == [
+        (2, RunStatus.FAILED),
+        (5, RunStatus.SUCCEEDED),
+        (6, RunStatus.SUCCEEDED),
+        (7, RunStatus.SUCCEEDED),
+    ]
+
+
+def test_keep_runs_counts_each_entry_apart(clock, settings, monkeypatch):
+    monkeypatch.setattr(ReportJob, "KEEP_RUNS", 2, raising=False)
+    settings.CRON_CLASSES = ["tests.jobs.ReportJob"]
+    for key in ("a", "b"):
+        CronEntry.objects.schedule(ReportJob, key=key, schedule=Schedule(run_every_mins=1))
+    for minute in range(1, 6):
+        clock.at(T0 + timedelta(minutes=minute, seconds=3))
+        Runner(silent=True).run()
+    for key in ("a", "b"):
+        slots = CronJobLog.objects.filter(code="tests.report", entry=key).values_list(
+            "slot", flat=True
+        )
+        assert sorted(slot.minute for slot in slots) == [4, 5]
