@@ -175,3 +175,20 @@ def test_runs_stored_in_the_future_do_not_hold_a_job_back(django_cron_table, clo
     assert state.last_started_at == T0
     clock.at(T0 + timedelta(minutes=1, seconds=5))
     assert "[✔] tests.every_minute" in run_crons()
+
+
+def test_a_newer_imported_failure_clears_the_stored_due_moment(django_cron_table, clock):
+    # Silent ticks trust a stored moment without reading its row: a failure
+    # imported after it was stored must make the row read again (for its retry).
+    CronJobState.objects.create(
+        job_name="tests.every_minute",
+        last_started_at=T0 - timedelta(days=2),
+        last_status=RunStatus.SUCCEEDED,
+        next_due=T0 + timedelta(hours=1),
+        due_key="stored",
+    )
+    their_run("tests.every_minute", T0 - timedelta(seconds=40), success=False)
+    import_history()
+    state = CronJobState.objects.get(job_name="tests.every_minute")
+    assert state.last_status == RunStatus.FAILED
+    assert state.next_due is None

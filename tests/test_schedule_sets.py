@@ -218,3 +218,94 @@ def test_a_slot_stored_far_ahead_is_taken_back(clock, settings):
     assert state.last_slot == T0 + timedelta(minutes=4)
     clock.at(T0 + timedelta(minutes=9, seconds=1))
     assert outcomes(tick())["tests.every_five_minutes"] == "succeeded"
+
+
+def test_a_moment_worked_out_from_a_row_that_changed_since_is_not_stored(clock, settings):
+    """Another host read the row while the job ran; the run failed meanwhile: the
+    moment that host worked out must not replace the one the failure cleared."""
+    from django_cronjobs.store import due_times
+    from django_cronjobs.store.job_states import read_states
+
+    settle(clock, settings, ["tests.jobs.RetryingJob"])
+    CronJobState.objects.update(last_status=RunStatus.RUNNING, next_due=None)
+    other_host = read_states(timezone_now()).states["tests.retrying"]
+    due_times.note_not_due(jobs.RetryingJob, other_host)
+    assert other_host.next_due is not None
+    # The run fails and its outcome is stored.
+    CronJobState.objects.update(last_status=RunStatus.FAILED, next_due=None)
+    due_times.store_next_due([other_host])
+    assert CronJobState.objects.get().next_due is None
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+class FailsWhenAsked(CronJobBase):
+    """Succeeds on its schedule; its requested run fails."""
+
+    code = "tests.fails_when_asked"
+    schedule = Schedule(run_every_mins=60, retry_after_failure_mins=5)
+    fail = False
+
+    def do(self) -> None:
+        if FailsWhenAsked.fail:
+            raise RuntimeError("asked at a bad time")
+
+
+def test_a_failed_requested_run_is_retried(clock, settings):
+    FailsWhenAsked.fail = False
+    settings.CRON_CLASSES = ["tests.test_schedule_sets.FailsWhenAsked", *MANY]
+    clock.at(T0 + timedelta(seconds=10))
+    tick()
+    clock.at(T0 + timedelta(seconds=40))
+    assert controls.request_run("tests.fails_when_asked")
+    FailsWhenAsked.fail = True
+    clock.at(T0 + timedelta(minutes=1, seconds=2))
+    assert outcomes(tick())["tests.fails_when_asked"] == "failed"
+    FailsWhenAsked.fail = False
+    for minute in (2, 3, 4, 5):
+        clock.at(T0 + timedelta(minutes=minute, seconds=2))
+        tick()
+    clock.at(T0 + timedelta(minutes=6, seconds=2))
+    assert outcomes(tick())["tests.fails_when_asked"] == "succeeded"
+
+
+def test_a_row_deleted_while_another_is_created_is_seen(clock, settings):
+    settle(clock, settings, ["tests.jobs.EveryFiveMinutesJob", *MANY])
+    CronJobState.objects.filter(job_name="tests.every_five_minutes").delete()
+    CronJobState.objects.create(job_name="another.project.job")  # the count is unchanged
+    clock.at(T0 + timedelta(minutes=5, seconds=1))
+    assert outcomes(tick())["tests.every_five_minutes"] == "succeeded"
+
+
+def test_a_broken_class_path_outside_the_set_does_not_keep_it_unrecorded(clock, settings):
+    settle(clock, settings, [*MANY, "tests.jobs.Missing"])
+    assert ScheduleSet.objects.count() == 1
+    with CaptureQueriesContext(connection) as queries:
+        tick()
+    assert len(queries) == 1
+
+
+def test_a_dead_run_of_a_parallel_job_not_due_is_counted(clock, settings):
+    from django_cronjobs.store import claims
+    from tests.test_recovery import dead_pid
+
+    settle(clock, settings, ["tests.jobs.ParallelJob", *MANY])
+    # A run of it whose process died; the job itself is not due.
+    CronJobLog.objects.create(
+        code="tests.parallel",
+        slot=T0 - timedelta(minutes=1),
+        start_time=T0 - timedelta(minutes=1),
+        status=RunStatus.RUNNING,
+        hostname=claims.hostname(),
+        host_id=claims.host_id(),
+        pid=dead_pid(),
+        lease_expires_at=T0 + timedelta(minutes=2),
+    )
+    clock.at(T0 + timedelta(seconds=40))
+    runner = tick()
+    assert outcomes(runner)["tests.parallel"] == RunStatus.ABANDONED
+    assert runner.report.failed

@@ -168,8 +168,8 @@ class Runner:
             ticking += added
         self._run_jobs(self._todo(ticking, states, also=runnable), lock_class)
         if not self.dry_run:
-            recorded = job_set if known.set_changed and self._set_stays_valid() else None
-            due_times.store_next_due(self._next_due, job_set=recorded)
+            recorded = job_set if known.set_changed and self._set_stays_valid(runnable) else None
+            due_times.store_next_due(self._next_due, job_set=recorded, rows_read=known.rows_read)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             self._run_entries_left(runnable, len(due), lock_class, started)
             delete_old_logs()
@@ -249,10 +249,16 @@ class Runner:
         self.output.not_due_unread(job.code for job in runnable if job.code not in known.states)
         return ticking
 
-    def _set_stays_valid(self) -> bool:
-        """Whether every job's due moment stored or left by this tick is its
-        schedule's: then a set of jobs may be recorded."""
-        unsure = self.report.with_outcome("broken", "clock_ahead", "lock_backend_failed")
+    def _set_stays_valid(self, runnable: list[ConfiguredJob]) -> bool:
+        """Whether the due moment of every job of the set, stored or left by this
+        tick, is its schedule's: then the set may be recorded. (A broken entry of
+        CRON_CLASSES is no job of the set.)"""
+        codes = {job.code for job in runnable}
+        unsure = [
+            result
+            for result in self.report.with_outcome("broken", "clock_ahead", "lock_backend_failed")
+            if result.code in codes
+        ]
         return not unsure and not self.stop_event.is_set() and self.report.interrupted is None
 
     def _add_due_entries(
@@ -299,7 +305,7 @@ class Runner:
         """
         held: set[str] = set()
         if not self.dry_run and self._may_have_dead_runs([*runnable, *also], states):
-            held = self._recover_dead_runs(runnable, states)
+            held = self._recover_dead_runs([*runnable, *also], states)
         todo = []
         for entry in runnable:
             if entry.code in held and not _parallel(entry):

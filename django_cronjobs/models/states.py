@@ -153,6 +153,9 @@ class ScheduleSet(models.Model):
     state_rows = models.PositiveIntegerField(
         help_text=_("How many jobs' own state rows there were (entries' aside).")
     )
+    state_max_id = models.BigIntegerField(
+        help_text=_("The highest id among them: a row created and another deleted show.")
+    )
     stored_at = models.DateTimeField()
 
     objects = CronJobsManager()

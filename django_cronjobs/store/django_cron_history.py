@@ -178,6 +178,7 @@ def _catch_up_states(codes: Iterable[str], database: str) -> list[str]:
                 last_status=newest.status,
                 last_finished_at=newest.end_time,
                 last_run_id=newest.pk,
+                next_due=None,
             )
         if success is not None:
             changed += _advance(state, "last_succeeded_at", min(success.start_time, now))

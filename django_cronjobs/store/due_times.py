@@ -25,6 +25,7 @@ from django.db import connections, transaction
 from ..databases import database_for_write
 from ..jobs.base import CronJobBase
 from ..models import UNSUCCESSFUL, CronJobState
+from .deadlocks import retrying_deadlocks
 from .job_states import MOMENTS, JobState, to_microseconds
 from .schedule_sets import JobSet, record_job_set
 from .update_sql import update_joined
@@ -96,26 +97,41 @@ def note_not_due(job_class: type[CronJobBase], state: JobState) -> bool:
     return state.pk is not None
 
 
-def store_next_due(states: Sequence[JobState], *, job_set: JobSet | None = None) -> None:
+def store_next_due(
+    states: Sequence[JobState],
+    *,
+    job_set: JobSet | None = None,
+    rows_read: tuple[int, int] | None = None,
+) -> None:
     """Write the next due moments that :func:`note_not_due` put on ``states``.
 
     Several hosts may do this at once for overlapping rows, while others
     claim and finish runs. Rows another transaction holds are skipped (the
     next tick works their moment out again): the write never waits, so it
     can neither deadlock nor delay a claim. SQLite locks the whole database
-    instead and needs none of this.
+    instead and needs none of this. A row changed since the tick read it
+    (another host claimed, ran or gave up a run meanwhile) keeps what that
+    write left: each moment is stored only where the row still holds what
+    it was worked out from.
 
     ``job_set``: every other job of the set has a valid moment stored; when
     all of ``states`` are written too, the set is recorded in the same
-    transaction (see :mod:`.schedule_sets`).
+    transaction with ``rows_read`` (how many jobs' state rows the tick read,
+    and their highest id), so that a row created or deleted since shows.
     """
-    rows: dict[int, CronJobState] = {
-        state.pk: CronJobState(pk=state.pk, next_due=state.next_due, due_key=state.due_key)
-        for state in states
-        if state.pk is not None
-    }
+    rows = {state.pk: state for state in states if state.pk is not None}
     if not rows and job_set is None:
         return
+    retrying_deadlocks(lambda: _store(rows, job_set, rows_read))
+
+
+# What a stored moment was worked out from, besides the schedule (see due_key).
+WORKED_OUT_FROM = ("last_slot", "last_status", "last_started_at", "first_seen")
+
+
+def _store(
+    rows: dict[int, JobState], job_set: JobSet | None, rows_read: tuple[int, int] | None
+) -> None:
     database = database_for_write()
     features = connections[database].features
     with transaction.atomic(using=database):
@@ -127,12 +143,19 @@ def store_next_due(states: Sequence[JobState], *, job_set: JobSet | None = None)
             pks = list(locked.filter(pk__in=list(rows)).values_list("pk", flat=True))
         else:
             pks = sorted(rows)
-        update_joined(
+        written = update_joined(
             CronJobState,
-            [(pk, rows[pk].next_due, rows[pk].due_key) for pk in pks],
-            match=("id",),
+            [
+                (
+                    pk,
+                    *(getattr(rows[pk], name) for name in WORKED_OUT_FROM),
+                    rows[pk].next_due,
+                    rows[pk].due_key,
+                )
+                for pk in pks
+            ],
+            match=("id", *WORKED_OUT_FROM),
             assign=("next_due", "due_key"),
         )
-        if job_set is not None and len(pks) == len(rows):
-            code_rows = CronJobState.objects.using(database).filter(entry__isnull=True).count()
-            record_job_set(job_set, code_rows, database)
+        if job_set is not None and rows_read is not None and written == len(rows):
+            record_job_set(job_set, *rows_read, database)

@@ -219,6 +219,11 @@ class StatesRead:
     set_changed: bool = False
     """A set of jobs was given, and its schedules or rows had changed since recorded."""
 
+    @property
+    def rows_read(self) -> tuple[int, int]:
+        """How many jobs' state rows were read, and their highest id (0 for none)."""
+        return len(self.states), max((state.pk or 0 for state in self.states.values()), default=0)
+
 
 def read_states(now: datetime | None = None, *, job_set: JobSet | None = None) -> StatesRead:
     """Every job's state, in one query whatever the number of jobs, entries or log rows.
@@ -301,8 +306,10 @@ def _read_due_states(
         rows = cursor.fetchall()
     if not rows:
         return None  # the set was never recorded
-    schedules, recorded_rows, state_rows, entries_due, database_now = rows[0][:HEADER]
-    if schedules != job_set.schedules or recorded_rows != state_rows:
+    schedules, recorded_rows, recorded_max, state_rows, max_id, entries_due, database_now = rows[0][
+        :HEADER
+    ]
+    if (schedules, recorded_rows, recorded_max) != (job_set.schedules, state_rows, max_id):
         return None
     states = {}
     for row in rows:
@@ -313,7 +320,7 @@ def _read_due_states(
 
 
 # The columns before a state's in a row of _due_states_as_numbers.
-HEADER = 5
+HEADER = 7
 
 # Stand for the query's values in the query built once; replaced at each read.
 _AHEAD_PLACEHOLDER = datetime(1970, 1, 3, 4, 5, 6, 789012, tzinfo=UTC)
@@ -326,21 +333,33 @@ TEN_YEARS = 10 * 366 * 86400
 def _due_states_as_numbers(database: str) -> tuple[str, tuple[Any, ...]]:
     """The query of :func:`_read_due_states`: the job set's record, then the
     rows a tick must look at (none: one row of NULLs), built once per database."""
-    code_rows = (
-        _code_states(database)
-        .order_by()
-        .annotate(rows=Func(F("pk"), function="COUNT", output_field=BigIntegerField()))
-        .values("rows")
-    )
+
+    def of_code_rows(function: str) -> Subquery:
+        return Subquery(
+            _code_states(database)
+            .order_by()
+            .annotate(found=Func(F("pk"), function=function, output_field=BigIntegerField()))
+            .values("found")
+        )
+
     header = (
         ScheduleSet.objects.using(database)
         .filter(jobs=_JOBS_PLACEHOLDER)
         .annotate(
-            tick_state_rows=Subquery(code_rows),
+            tick_state_rows=of_code_rows("COUNT"),
+            tick_state_max_id=of_code_rows("MAX"),
             tick_entries_due=_entries_due(_MOMENT_PLACEHOLDER),
             tick_clock=EpochMicroseconds(DatabaseNow()),
         )
-        .values_list("schedules", "state_rows", "tick_state_rows", "tick_entries_due", "tick_clock")
+        .values_list(
+            "schedules",
+            "state_rows",
+            "state_max_id",
+            "tick_state_rows",
+            "tick_state_max_id",
+            "tick_entries_due",
+            "tick_clock",
+        )
     )
     needed = (
         Q(next_due__isnull=True)

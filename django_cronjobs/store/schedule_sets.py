@@ -66,8 +66,9 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def record_job_set(found: JobSet, state_rows: int, database: str) -> None:
-    """Record that every job of ``found`` has its due moment stored for its schedule.
+def record_job_set(found: JobSet, state_rows: int, state_max_id: int, database: str) -> None:
+    """Record that every job of ``found`` has its due moment stored for its schedule,
+    and how many jobs' state rows there were when they were read, with their highest id.
 
     Called inside the transaction that stored the last of those moments.
     """
@@ -76,6 +77,7 @@ def record_job_set(found: JobSet, state_rows: int, database: str) -> None:
         defaults={
             "schedules": found.schedules,
             "state_rows": state_rows,
+            "state_max_id": state_max_id,
             "stored_at": timezone.now(),
         },
     )

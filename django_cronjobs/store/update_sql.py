@@ -96,6 +96,9 @@ class Statement:
 # Rows per UPDATE on SQLite and MySQL, whose statements name each row's values.
 ROWS_PER_UPDATE = 500
 
+# "Equal, or both NULL", per vendor (the SQL standard's elsewhere).
+NULL_SAFE_EQUAL = {"mysql": "<=>", "sqlite": "IS"}
+
 
 def update_joined(
     model: type[Model],
@@ -103,25 +106,29 @@ def update_joined(
     *,
     match: tuple[str, ...],
     assign: tuple[str, ...],
-) -> None:
-    """Set the ``assign`` fields of ``model``'s rows whose ``match`` fields equal a row's.
+) -> int:
+    """Set the ``assign`` fields of ``model``'s rows whose ``match`` fields equal a row's;
+    how many rows matched.
 
-    Each of ``rows`` holds the values of ``match`` then those of ``assign``.
+    Each of ``rows`` holds the values of ``match`` then those of ``assign``;
+    NULL matches NULL.
     One UPDATE joined to the rows (on SQLite and MySQL one per
     ROWS_PER_UPDATE): its cost grows with the rows, not with their square as
     a CASE's would, and neither does the time to build it.
     """
     if not rows:
-        return
+        return 0
     connection = connections[database_for_write()]
     ops = connection.ops
     fields = [model._meta.get_field(name) for name in (*match, *assign)]
     columns = [ops.quote_name(field.column) for field in fields]  # type: ignore[union-attr,arg-type]
     names = [f"v{number}" for number in range(len(fields))]
     table = ops.quote_name(model._meta.db_table)
+    null_safe = NULL_SAFE_EQUAL.get(connection.vendor, "IS NOT DISTINCT FROM")
     join = " AND ".join(
-        f"target.{column} = wanted.{name}"
-        for column, name in zip(columns[: len(match)], names, strict=False)
+        # "=" where no NULL can be: it lets the database use the column's index.
+        f"target.{column} {null_safe if field.null else '='} wanted.{name}"
+        for column, name, field in zip(columns[: len(match)], names, fields, strict=False)
     )
     targets = list(zip(columns[len(match) :], names[len(match) :], strict=True))
     prepared = [
@@ -140,7 +147,8 @@ def update_joined(
                 + f" FROM unnest({arrays}) AS wanted ({', '.join(names)}) WHERE {join}",
                 [list(values) for values in zip(*prepared, strict=True)],
             )
-            return
+            return int(cursor.rowcount)
+        written = 0
         for start in range(0, len(prepared), ROWS_PER_UPDATE):
             chunk = prepared[start : start + ROWS_PER_UPDATE]
             select = "SELECT " + ", ".join(f"%s AS {name}" for name in names)
@@ -158,3 +166,5 @@ def update_joined(
                     + f" FROM ({wanted}) AS wanted WHERE {join}"
                 )
             cursor.execute(sql, params)
+            written += int(cursor.rowcount)
+    return written
