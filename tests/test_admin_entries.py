@@ -298,3 +298,11 @@ def test_the_entrys_buttons_need_their_permissions(clock):
     entry.refresh_from_db()
     assert entry.enabled
     assert not CronJobState.objects.filter(entry=entry, run_requested_at__isnull=False).exists()
+
+
+def test_a_new_entrys_form_has_no_runs_section(admin_client, clock):
+    add = admin_client.get(reverse("admin:django_cronjobs_cronentry_add")).content.decode()
+    assert "Run log" not in add
+    entry = digest(1)
+    change = reverse("admin:django_cronjobs_cronentry_change", args=[entry.pk])
+    assert "Run log" in admin_client.get(change).content.decode()

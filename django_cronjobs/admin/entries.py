@@ -165,6 +165,11 @@ class CronEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
     ]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A new entry has no runs yet: its form ends with the schedule (and the preview)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else fieldsets[:-1]
+
     # -- columns ------------------------------------------------------------------
 
     @admin.display(description=_("schedule"))
