@@ -159,26 +159,37 @@ def test_every_slot_of_every_entry_runs_exactly_once_across_processes(settings, 
         request.getfixturevalue("redis_cache")
     settings.CRONJOBS_LOCK_BACKEND = backend
     settings.CRON_CLASSES = [*JOBS, "tests.test_concurrency.ConcurrentEntries"]
-    written = T0 - timedelta(seconds=30)
-    with time_machine.travel(written, tick=False):
-        entries = [
+    entries = schedule_entries(20)
+    run_hosts(PROCESSES, TICKS, jobs=settings.CRON_CLASSES)
+    assert_each_slot_ran_once(TICKS)
+    assert_each_entry_slot_ran_once(entries, TICKS)
+    hosts = set(CronJobLog.objects.filter(entry__gt="").values_list("pid", flat=True))
+    assert len(hosts) > 1, "one process did all the work: the test proves nothing"
+
+
+# When the entries of the tests are written: half a minute before the first tick.
+ENTRIES_WRITTEN = T0 - timedelta(seconds=30)
+
+
+def schedule_entries(count: int) -> list[CronEntry]:
+    """``count`` entries of ConcurrentEntries on the ENTRY_SCHEDULES in turn."""
+    with time_machine.travel(ENTRIES_WRITTEN, tick=False):
+        return [
             CronEntry.objects.schedule(
                 ConcurrentEntries,
                 key=f"entry-{n}",
                 kwargs={"n": n},
                 schedule=Schedule(cron=ENTRY_SCHEDULES[n % len(ENTRY_SCHEDULES)]),
             )
-            for n in range(20)
+            for n in range(count)
         ]
-    run_hosts(PROCESSES, TICKS, jobs=settings.CRON_CLASSES)
-    assert_each_slot_ran_once(TICKS)
-    end = T0 + timedelta(minutes=TICKS)
+
+
+def assert_each_entry_slot_ran_once(entries: list[CronEntry], ticks: int) -> None:
+    end = T0 + timedelta(minutes=ticks)
     for entry in entries:
-        expected = [
-            slot
-            for slot in entry.schedule.next_slots(written - timedelta(seconds=30), TICKS + 1)
-            if slot < end
-        ]
+        after = ENTRIES_WRITTEN - timedelta(seconds=30)
+        expected = [slot for slot in entry.schedule.next_slots(after, ticks + 1) if slot < end]
         ran = list(
             CronJobLog.objects.filter(code="concurrent.entries", entry=entry.key).values_list(
                 "slot", flat=True
@@ -186,8 +197,6 @@ def test_every_slot_of_every_entry_runs_exactly_once_across_processes(settings, 
         )
         assert sorted(ran) == expected, entry.key
         assert not CronJobLog.objects.filter(entry=entry.key, is_success=False).exists()
-    hosts = set(CronJobLog.objects.filter(entry__gt="").values_list("pid", flat=True))
-    assert len(hosts) > 1, "one process did all the work: the test proves nothing"
 
 
 def test_hosts_whose_clocks_differ_by_90_seconds_run_each_slot_once(settings):
