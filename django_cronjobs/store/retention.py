@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..conf import conf
@@ -32,20 +32,9 @@ def delete_old_logs(older_than_days: float | None = None, batch_size: int | None
         old |= Q(end_time__lt=now - timedelta(days=failed_days), status__in=UNSUCCESSFUL)
     if not old:
         return 0
-    size = batch_size or conf.RETENTION_BATCH_SIZE
     latest_runs = CronJobState.objects.filter(last_run_id__isnull=False).values("last_run_id")
-    deleted = 0
-    while True:
-        batch = list(
-            CronJobLog.objects.filter(old)
-            .exclude(pk__in=latest_runs)
-            .order_by("end_time")
-            .values_list("pk", flat=True)[:size]
-        )
-        if batch:
-            deleted += CronJobLog.objects.filter(pk__in=batch).delete()[0]
-        if len(batch) < size:
-            return deleted
+    doomed = CronJobLog.objects.filter(old).exclude(pk__in=latest_runs).order_by("end_time")
+    return _delete_in_batches(doomed, 0, batch_size)
 
 
 def keep_newest_runs(code: str, entry: str, keep: int, batch_size: int | None = None) -> int:
@@ -56,15 +45,23 @@ def keep_newest_runs(code: str, entry: str, keep: int, batch_size: int | None = 
     by age. Called after each run of the job, so its cost follows the runs,
     one query when there is nothing to delete. Returns how many went.
     """
-    size = batch_size or conf.RETENTION_BATCH_SIZE
-    kept = CronJobLog.objects.filter(
+    newest_first = CronJobLog.objects.filter(
         code=code,
         entry=entry,
         status__in=[RunStatus.SUCCEEDED, RunStatus.MISSED],
     ).order_by("-start_time", "-pk")
+    return _delete_in_batches(newest_first, keep, batch_size)
+
+
+def _delete_in_batches(runs: QuerySet[CronJobLog], skip: int, batch_size: int | None) -> int:
+    """Delete ``runs`` but their first ``skip``, CRONJOBS_RETENTION_BATCH_SIZE rows
+    (or ``batch_size``) per statement, so no statement locks a large table for
+    long; how many went."""
+    size = batch_size or conf.RETENTION_BATCH_SIZE
+    pks = runs.values_list("pk", flat=True)
     deleted = 0
     while True:
-        batch = list(kept.values_list("pk", flat=True)[keep : keep + size])
+        batch = list(pks[skip : skip + size])
         if batch:
             deleted += CronJobLog.objects.filter(pk__in=batch).delete()[0]
         if len(batch) < size:
