@@ -168,8 +168,10 @@ class Runner:
             ticking += added
         self._run_jobs(self._todo(ticking, states, also=runnable), lock_class)
         if not self.dry_run:
-            recorded = job_set if known.set_changed and self._set_stays_valid(runnable) else None
-            due_times.store_next_due(self._next_due, job_set=recorded, rows_read=known.rows_read)
+            if known.set_changed and self._set_stays_valid(runnable):
+                due_times.store_next_due(self._next_due, job_set=job_set, rows_read=known.rows_read)
+            else:
+                due_times.store_next_due(self._next_due)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             self._run_entries_left(runnable, len(due), lock_class, started)
             delete_old_logs()
@@ -304,8 +306,9 @@ class Runner:
         ``also``: the tick's other jobs, whose runs side by side may have died too.
         """
         held: set[str] = set()
-        if not self.dry_run and self._may_have_dead_runs([*runnable, *also], states):
-            held = self._recover_dead_runs([*runnable, *also], states)
+        everyone = [*runnable, *also]
+        if not self.dry_run and self._may_have_dead_runs(everyone, states):
+            held = self._recover_dead_runs(everyone, states)
         todo = []
         for entry in runnable:
             if entry.code in held and not _parallel(entry):

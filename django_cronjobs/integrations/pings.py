@@ -20,7 +20,6 @@ import logging
 import queue
 import threading
 import time
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ class Ping:
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     response.read()
                 return
-            except (urllib.error.URLError, OSError, ValueError):
+            except (OSError, ValueError):  # urllib's URLError and HTTPError are OSErrors
                 if attempt == ATTEMPTS - 1:
                     raise
                 time.sleep(RETRY_PAUSES[min(attempt, len(RETRY_PAUSES) - 1)])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from .slots import local_midnight
 from .wallclock import instants_of, local_wall_time
 
 if TYPE_CHECKING:
@@ -93,4 +94,4 @@ def transition_days(zone: tzinfo, first: date, days: int) -> list[date]:
 
 
 def _offset_at_midnight(zone: tzinfo, day: date) -> timedelta | None:
-    return datetime.combine(day, time(), tzinfo=zone).utcoffset()
+    return local_midnight(day, zone).astimezone(zone).utcoffset()

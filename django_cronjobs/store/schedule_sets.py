@@ -5,15 +5,16 @@ checked against a digest of the schedule it was worked out from. Checking
 it takes the row, so a tick that checks every job reads every row. A
 :class:`~django_cronjobs.models.ScheduleSet` row says instead, for a whole
 set of jobs, which schedules their stored moments were last worked out
-from: while the set's schedules and the number of jobs' state rows are
-unchanged, a tick reads only the rows that are due or otherwise need it,
-and its cost no longer grows with the number of jobs.
+from: while the set's schedules, the number of jobs' state rows and their
+highest id are unchanged, a tick reads only the rows that are due or
+otherwise need it, and its cost no longer grows with the number of jobs.
 
 Every write that changes what a row's due moment depends on (a claim, an
-outcome, a run given up for dead) clears the moment; a deploy that changes
-a schedule changes the set's digest; a row created or deleted changes the
-count. A tick that finds the set changed reads every row, stores their due
-moments, and records the set again.
+outcome, a run given up for dead) clears the moment, and a moment is stored
+only where the row still holds what it was worked out from; a deploy that
+changes a schedule changes the set's digest; a row created or deleted
+changes the count or the highest id. A tick that finds the set changed
+reads every row, stores their due moments, and records the set again.
 """
 
 from __future__ import annotations
