@@ -6,9 +6,20 @@
 its entries) and the keyword arguments ``code``, ``entry`` (the entry's key,
 empty for the job's own schedule) and ``run`` (the CronJobLog row);
 ``cron_job_finished`` adds ``status`` (a RunStatus value) and ``succeeded``.
+It is also sent, with ``status`` ``abandoned``, for a run that the tick found
+dead (its process gone, its lease run out), by the process that recorded it.
 They are sent in the runcrons process, also for jobs that run in a child
-process. A receiver that raises is logged and does not change
-the run or stop the tick.
+process, and in the task worker for a run handed to a task backend.
+
+``cron_slots_missed`` is sent once per set of slots recorded ``missed`` (the
+schedule's ``missed_slots``), with ``sender``, ``code`` and ``entry`` as above and
+``slots`` (the list of missed slots, the latest hundred at most).
+
+``cron_tick_finished`` is sent at the end of each tick (one runcrons, one
+round of cronloop; not for ``--dry-run``), with ``sender`` the Runner class,
+``report`` (its TickReport) and ``seconds`` (how long the tick took).
+
+A receiver that raises is logged and does not change the run or stop the tick.
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ logger = logging.getLogger("django_cronjobs")
 
 cron_job_started = Signal()
 cron_job_finished = Signal()
+cron_slots_missed = Signal()
+cron_tick_finished = Signal()
 
 
 def send(signal: Signal, sender: type, **arguments: Any) -> None:
@@ -31,7 +44,17 @@ def send(signal: Signal, sender: type, **arguments: Any) -> None:
             logger.error(
                 "%s, a receiver of %s, raised %r for cron job %s",
                 getattr(receiver, "__qualname__", receiver),
-                "cron_job_started" if signal is cron_job_started else "cron_job_finished",
+                _name(signal),
                 outcome,
                 arguments.get("code"),
             )  # django.dispatch logs the traceback itself
+
+
+def _name(signal: Signal) -> str:
+    names = {
+        id(cron_job_started): "cron_job_started",
+        id(cron_job_finished): "cron_job_finished",
+        id(cron_slots_missed): "cron_slots_missed",
+        id(cron_tick_finished): "cron_tick_finished",
+    }
+    return names.get(id(signal), repr(signal))

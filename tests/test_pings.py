@@ -162,3 +162,19 @@ def test_no_url_no_ping(monitor, monkeypatch):
     Runner(silent=True).run()
     assert pings.flush(5)
     assert monitor.received == []
+
+
+def test_a_run_found_dead_pings_fail_at_once(monitor, settings, clock):
+    from django_cronjobs.store import claims
+    from tests.test_recovery import crashed_run, dead_pid
+
+    settings.CRONJOBS_PING_URL = monitor.url + "/key/{code}"
+    settings.CRON_CLASSES = ["tests.jobs.EveryMinuteJob"]
+    crashed = crashed_run(claims.hostname(), dead_pid(), datetime(2025, 1, 6, 0, 2, tzinfo=UTC))
+    Runner(silent=True).run()
+    assert pings.flush(5)
+    method, path, body = monitor.received[0]
+    assert (method, path.split("?")[0]) == ("POST", "/key/tests.every_minute/fail")
+    assert f"rid={pings.run_id(crashed)}" in path
+    assert body.startswith("Abandoned: process")
+    assert monitor.paths()[1:] == ["/key/tests.every_minute/start", "/key/tests.every_minute"]

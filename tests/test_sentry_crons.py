@@ -166,3 +166,20 @@ def test_check_ins_without_sentry_sdk_are_a_warning(monkeypatch):
     found = [m for m in checks.run_checks() if m.id == "django_cronjobs.W004"]
     assert len(found) == 1
     assert found[0].level == checks.WARNING
+
+
+def test_a_run_found_dead_checks_in_an_error(check_ins, settings, clock):
+    from django_cronjobs.store import claims
+    from tests.test_recovery import crashed_run, dead_pid
+
+    settings.CRONJOBS_SENTRY_CRONS = True
+    settings.CRON_CLASSES = ["tests.jobs.EveryMinuteJob"]
+    crashed_run(claims.hostname(), dead_pid(), datetime(2025, 1, 6, 0, 2, tzinfo=UTC))
+    Runner(silent=True).run()
+    sentry_sdk.flush()
+    statuses = [(c["monitor_slug"], c["status"]) for c in check_ins]
+    assert statuses == [
+        ("tests-every_minute", "error"),
+        ("tests-every_minute", "in_progress"),
+        ("tests-every_minute", "ok"),
+    ]

@@ -27,6 +27,7 @@ from datetime import datetime
 from django.db import close_old_connections
 from django.utils import timezone
 
+from .. import signals
 from ..check_ids import E014
 from ..conf import conf, held_for_a_tick
 from ..databases import in_transaction
@@ -111,11 +112,19 @@ class Runner:
     def run(self, names: JobNames | None = None) -> TickReport:
         self.output = TickOutput(self._write, silent=self.silent, show_messages=self.show_messages)
         self._next_due = []
+        began = time.monotonic()
         if self.handle_signals:
             with interrupt_on_signals() as self.signals_handled:
                 self._run_interruptibly(names)
         else:
             self._run_interruptibly(names)
+        if not self.dry_run:
+            signals.send(
+                signals.cron_tick_finished,
+                type(self),
+                report=self.report,
+                seconds=time.monotonic() - began,
+            )
         return self.report
 
     def _run_interruptibly(self, names: JobNames | None) -> None:
@@ -350,6 +359,16 @@ class Runner:
             state = states.get(run.code)
             if state is not None and state.last_status == RunStatus.RUNNING:
                 state.last_status = RunStatus.ABANDONED  # as the scan wrote it
+            if classes.get(run.code):
+                signals.send(
+                    signals.cron_job_finished,
+                    classes[run.code],
+                    code=run.code,
+                    entry=run.entry,
+                    run=run,
+                    status=run.status,
+                    succeeded=False,
+                )
         abandoned = {run.code for run in scan.abandoned}
         notify_after_runs({code: job for code, job in classes.items() if code in abandoned and job})
         return scan.held

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
+from .. import signals
 from ..check_ids import E019
 from ..databases import database_for_write, in_transaction
 from ..exceptions import LockBackendUnavailable
@@ -214,6 +215,13 @@ class SlotRuns:
             entry=job_class.entry_key,
         )
         logger.warning("Cron job %s missed %d slot(s)", job_class.run_name(), len(plan.missed))
+        signals.send(
+            signals.cron_slots_missed,
+            job_class.configured_class(),
+            code=job_class.code,
+            entry=job_class.entry_key,
+            slots=list(plan.missed),
+        )
 
     def refresh_connection(self) -> None:
         """Between jobs, reconnect if the connection broke or sat idle through a long job.
