@@ -13,7 +13,8 @@ class CronJobsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
-        from .integrations import pings, sentry_crons
+        from .integrations import pings, prometheus, sentry_crons
 
         pings.connect()
+        prometheus.connect()
         sentry_crons.connect()

@@ -188,6 +188,12 @@ W004 = CheckId(
     "pip install sentry-sdk (the 'sentry' extra), or turn SENTRY_CRONS off.",
 )
 
+W005 = CheckId(
+    "django_cronjobs.W005",
+    "Prometheus metrics are asked for, but prometheus-client is not installed",
+    "pip install prometheus-client (the 'prometheus' extra), or turn PROMETHEUS off.",
+)
+
 
 CATALOGUE: tuple[CheckId, ...] = (
     E001,
@@ -218,6 +224,7 @@ CATALOGUE: tuple[CheckId, ...] = (
     W002,
     W003,
     W004,
+    W005,
 )
 
 """Every check, in the order of their ids."""

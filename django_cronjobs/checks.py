@@ -34,6 +34,7 @@ from .check_ids import (
     W001,
     W003,
     W004,
+    W005,
 )
 from .conf import conf, is_clock_skew_limit, is_finite_seconds
 from .jobs.base import NO_JOBS, load_jobs
@@ -122,6 +123,24 @@ def check_sentry_crons(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             "no check-in is sent.",
             hint=W004.hint,
             id=W004.id,
+        )
+    ]
+
+
+@checks.register()
+def check_prometheus(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """W005: metrics asked for (the setting, or a Pushgateway) without prometheus-client.
+
+    The totals are still kept; nothing can serve or push them.
+    """
+    if not conf.prometheus_enabled or importlib.util.find_spec("prometheus_client") is not None:
+        return []
+    return [
+        checks.Warning(
+            "Prometheus metrics are asked for, but prometheus-client is not installed: "
+            "the metrics view answers 501 and nothing is pushed.",
+            hint=W005.hint,
+            id=W005.id,
         )
     ]
 

@@ -266,6 +266,33 @@ class Settings:
         return _setting("CRONJOBS_SENTRY_CHECKIN_MARGIN", None, 5)  # type: ignore[no-any-return]
 
     @property
+    def PROMETHEUS(self) -> bool:
+        """Keep the running totals behind the Prometheus metrics (a write per run and tick)."""
+        return bool(_setting("CRONJOBS_PROMETHEUS", None, False))
+
+    @property
+    def PROMETHEUS_PUSHGATEWAY(self) -> str:
+        """Pushgateway URL each tick pushes the metrics to; empty: no push."""
+        return _setting("CRONJOBS_PROMETHEUS_PUSHGATEWAY", None, "") or ""
+
+    @property
+    def PROMETHEUS_PUSH_JOB(self) -> str:
+        """The ``job`` grouping key of the pushed metrics."""
+        return (
+            _setting("CRONJOBS_PROMETHEUS_PUSH_JOB", None, "django_cronjobs") or "django_cronjobs"
+        )
+
+    @property
+    def PROMETHEUS_PUSH_TIMEOUT(self) -> float:
+        """Seconds a push to the Pushgateway may take."""
+        return _setting("CRONJOBS_PROMETHEUS_PUSH_TIMEOUT", None, 5)  # type: ignore[no-any-return]
+
+    @property
+    def prometheus_enabled(self) -> bool:
+        """Metrics are kept when asked for, or when a Pushgateway is set."""
+        return self.PROMETHEUS or bool(self.PROMETHEUS_PUSHGATEWAY)
+
+    @property
     def RETENTION_BATCH_SIZE(self) -> int:
         """Rows deleted per statement by log retention."""
         return _setting("CRONJOBS_RETENTION_BATCH_SIZE", None, 1000)  # type: ignore[no-any-return]

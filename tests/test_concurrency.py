@@ -20,7 +20,7 @@ from django.db import connections
 
 from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.engine.runner import Runner
-from django_cronjobs.models import CronEntry, CronJobLog, CronJobState
+from django_cronjobs.models import CronEntry, CronJobLog, CronJobState, MetricTally
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -159,12 +159,27 @@ def test_every_slot_of_every_entry_runs_exactly_once_across_processes(settings, 
         request.getfixturevalue("redis_cache")
     settings.CRONJOBS_LOCK_BACKEND = backend
     settings.CRON_CLASSES = [*JOBS, "tests.test_concurrency.ConcurrentEntries"]
+    settings.CRONJOBS_PROMETHEUS = True
     entries = schedule_entries(20)
     run_hosts(PROCESSES, TICKS, jobs=settings.CRON_CLASSES)
     assert_each_slot_ran_once(TICKS)
     assert_each_entry_slot_ran_once(entries, TICKS)
+    assert_metrics_count_every_run_and_tick(PROCESSES * TICKS)
     hosts = set(CronJobLog.objects.filter(entry__gt="").values_list("pid", flat=True))
     assert len(hosts) > 1, "one process did all the work: the test proves nothing"
+
+
+def assert_metrics_count_every_run_and_tick(ticks: int) -> None:
+    """The metrics' totals, added to by every process at once, lost no count."""
+    runs = Counter(CronJobLog.objects.values_list("code", "status"))
+    counted = {
+        (row.cronjob, row.label): row.value for row in MetricTally.objects.filter(metric="runs")
+    }
+    assert counted == dict(runs)
+    ticked = MetricTally.objects.filter(metric="tick").values_list("value", flat=True)
+    assert sum(ticked) == ticks
+    durations = MetricTally.objects.filter(metric="duration").values_list("value", flat=True)
+    assert sum(durations) == sum(runs.values())
 
 
 # When the entries of the tests are written: half a minute before the first tick.

@@ -1,8 +1,10 @@
-"""The app's models: runs (CronJobLog), job states (CronJobState) and entries (CronEntry)."""
+"""The app's models: runs (CronJobLog), job states (CronJobState), entries (CronEntry)
+and the metrics' running totals (MetricTally)."""
 
 from __future__ import annotations
 
 from .entries import CronEntry, CronEntryQuerySet, EntrySpec, Scheduled
+from .metrics import MetricTally
 from .runs import (
     UNSUCCESSFUL,
     CronJobLog,
@@ -25,6 +27,7 @@ __all__ = [
     "CronJobState",
     "CronJobsManager",
     "EntrySpec",
+    "MetricTally",
     "RunStatus",
     "ScheduleSet",
     "Scheduled",

@@ -1,0 +1,122 @@
+"""The metrics, as prometheus_client metric families built from the database's totals."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from ...databases import database_for_read
+from ...models import CronJobState
+from ...store.metric_tallies import Tally, read_tallies
+from .series import (
+    BUCKETS,
+    DURATION,
+    INFINITY,
+    LAG,
+    LAST_SUCCESS,
+    MISSED,
+    RUNS,
+    SUM,
+    TICK,
+    bound_text,
+)
+
+HISTOGRAMS = {
+    DURATION: ("cronjobs_run_duration_seconds", "How long runs took, by cron job."),
+    LAG: (
+        "cronjobs_run_lag_seconds",
+        "How long after its slot each run started, by cron job.",
+    ),
+    TICK: ("cronjobs_tick_duration_seconds", "How long ticks (runcrons, cronloop rounds) took."),
+}
+
+
+class CronJobsCollector(Collector):
+    """Every metric, read from the database at each ``collect()`` (one query for the
+    totals, one for the jobs' last successes before metrics were kept).
+
+    Register it in a registry of your own, or in prometheus_client's ``REGISTRY``
+    to serve it from an existing ``/metrics`` endpoint::
+
+        from prometheus_client import REGISTRY
+        REGISTRY.register(CronJobsCollector())
+    """
+
+    def describe(self) -> list[Metric]:
+        # Registering must not query the database (it may happen at start-up).
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        by_metric: dict[str, list[Tally]] = defaultdict(list)
+        for tally in read_tallies():
+            by_metric[tally.metric].append(tally)
+
+        runs = CounterMetricFamily(
+            "cronjobs_runs",
+            "Runs that ended, by cron job and status.",
+            labels=["cronjob", "status"],
+        )
+        for tally in by_metric[RUNS]:
+            runs.add_metric([tally.cronjob, tally.label], tally.value)
+        yield runs
+
+        for metric, (name, documentation) in HISTOGRAMS.items():
+            labels = [] if metric == TICK else ["cronjob"]
+            yield histogram(name, documentation, labels, by_metric[metric], by_metric[metric + SUM])
+
+        missed = CounterMetricFamily(
+            "cronjobs_missed_slots",
+            "Slots recorded missed (runcrons did not run them in time), by cron job.",
+            labels=["cronjob"],
+        )
+        for tally in by_metric[MISSED]:
+            missed.add_metric([tally.cronjob], tally.value)
+        yield missed
+
+        last_success = GaugeMetricFamily(
+            "cronjobs_last_success_timestamp_seconds",
+            "When the last successful run of each cron job ended (Unix time).",
+            labels=["cronjob"],
+        )
+        for code, moment in sorted(last_successes(by_metric[LAST_SUCCESS]).items()):
+            last_success.add_metric([code], moment)
+        yield last_success
+
+
+def histogram(
+    name: str, documentation: str, labels: list[str], buckets: list[Tally], sums: list[Tally]
+) -> HistogramMetricFamily:
+    """A histogram family from per-bucket counts: each series' buckets added up."""
+    family = HistogramMetricFamily(name, documentation, labels=labels)
+    metric = buckets[0].metric if buckets else ""
+    counts: dict[str, dict[str, float]] = defaultdict(dict)
+    for tally in buckets:
+        counts[tally.cronjob][tally.label] = tally.value
+    total_of = {tally.cronjob: tally.value for tally in sums}
+    for cronjob, in_bucket in sorted(counts.items()):
+        cumulative = 0.0
+        points = []
+        for bound in [*map(bound_text, BUCKETS[metric]), INFINITY]:
+            cumulative += in_bucket.get(bound, 0.0)
+            points.append((bound, cumulative))
+        family.add_metric([cronjob] if labels else [], points, sum_value=total_of.get(cronjob, 0.0))
+    return family
+
+
+def last_successes(tallies: list[Tally]) -> dict[str, float]:
+    """Each job's latest success: counted since metrics are kept, or stored on its state."""
+    latest = {tally.cronjob: tally.value for tally in tallies}
+    states = CronJobState.objects.using(database_for_read()).filter(
+        entry__isnull=True, last_succeeded_at__isnull=False
+    )
+    for code, moment in states.values_list("job_name", "last_succeeded_at"):
+        latest[code] = max(latest.get(code, 0.0), moment.timestamp())
+    return latest
