@@ -113,24 +113,24 @@ class Runner:
         self.output = TickOutput(self._write, silent=self.silent, show_messages=self.show_messages)
         self._next_due = []
         began = time.monotonic()
-        if self.handle_signals:
-            with interrupt_on_signals() as self.signals_handled:
+        with held_for_a_tick():
+            if self.handle_signals:
+                with interrupt_on_signals() as self.signals_handled:
+                    self._run_interruptibly(names)
+            else:
                 self._run_interruptibly(names)
-        else:
-            self._run_interruptibly(names)
-        if not self.dry_run:
-            signals.send(
-                signals.cron_tick_finished,
-                type(self),
-                report=self.report,
-                seconds=time.monotonic() - began,
-            )
+            if not self.dry_run:
+                signals.send(
+                    signals.cron_tick_finished,
+                    type(self),
+                    report=self.report,
+                    seconds=time.monotonic() - began,
+                )
         return self.report
 
     def _run_interruptibly(self, names: JobNames | None) -> None:
         try:
-            with held_for_a_tick():
-                self._tick(names)
+            self._tick(names)
         except (KeyboardInterrupt, Interrupted) as error:
             self.report.interrupted = error
             self.output.shout(
