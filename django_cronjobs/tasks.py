@@ -27,3 +27,33 @@ def run_cron_job(run_id: int, job: str, lock_token: str) -> str:
     start deadline passed, or the task was delivered twice) does not run.
     """
     return run_enqueued(run_id, job, lock_token)
+
+
+def _make_known_to_every_backend() -> None:
+    """Make the task once more for every other configured backend.
+
+    Celery's backends register a task with their Celery app only when the task
+    is made for them (``.using()`` does not), and a Celery worker discards a
+    task it does not know: a job whose ``TASK_BACKEND`` names a Celery alias
+    other than the one the task is bound to would stay enqueued until its
+    start deadline. A backend that refuses the task is left alone here; the
+    system check E019 reports the jobs that name it.
+    """
+    from .queued.framework import backend
+
+    for alias in configured_aliases():
+        if alias == run_cron_job.backend:
+            continue
+        try:
+            queues = [conf.TASK_QUEUE_NAME, *sorted(getattr(backend(alias), "queues", ()))]
+        except Exception:
+            continue
+        for queue in queues:
+            try:
+                framework().task(backend=alias, queue_name=queue)(run_cron_job.func)
+            except Exception:
+                continue
+            break
+
+
+_make_known_to_every_backend()

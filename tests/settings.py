@@ -7,6 +7,7 @@ tests use (default redis://127.0.0.1:6379/0).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 
@@ -107,6 +108,38 @@ except ImportError:
 else:
     INSTALLED_APPS.append("django_tasks_db")
     TASKS["db"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "cron"]}
+# Celery and RQ on the machine's Redis, for the workers of test_task_workers.py:
+# django-tasks-celery where Django has django.tasks (6.0 and later), else
+# django-tasks-fennel; RQ through django-tasks-rq.
+REDIS_WORKERS_URL = os.environ.get("CRONJOBS_TEST_WORKERS_REDIS", "redis://127.0.0.1:6379")
+if django.VERSION >= (6, 0) and importlib.util.find_spec("django_tasks_celery"):
+    TASKS["celery"] = {
+        "BACKEND": "django_tasks_celery.CeleryBackend",
+        "QUEUES": ["default", "cron"],
+        "OPTIONS": {"CELERY_APP": "tests.celery_app.app"},
+    }
+    CELERY_WORKER_APP = "tests.celery_app"
+elif importlib.util.find_spec("django_tasks_fennel"):
+    INSTALLED_APPS.append("django_tasks_fennel")
+    TASKS["celery"] = {
+        "BACKEND": "django_tasks_fennel.CeleryBackend",
+        "QUEUES": ["default", "cron"],
+    }
+    CELERY_WORKER_APP = "django_tasks_fennel.app"
+if "celery" in TASKS:
+    CELERY_BROKER_URL = f"{REDIS_WORKERS_URL}/11"
+    CELERY_RESULT_BACKEND = f"{REDIS_WORKERS_URL}/12"
+    CELERY_RESULT_EXTENDED = True
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if importlib.util.find_spec("django_tasks_rq"):
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {
+        "default": {"URL": f"{REDIS_WORKERS_URL}/13"},
+        "cron": {"URL": f"{REDIS_WORKERS_URL}/13", "DEFAULT_TIMEOUT": 3600},
+    }
+    TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "cron"]}
 if os.environ.get("CRONJOBS_TEST_LEASE_SECONDS"):
     CRONJOBS_LEASE_SECONDS = float(os.environ["CRONJOBS_TEST_LEASE_SECONDS"])
 if django.VERSION >= (6, 1):

@@ -57,39 +57,56 @@ class StaysInRuncrons(FollowsTheSetting):
     TASK_BACKEND = False
 
 
-def _worker_job(number: int) -> type[CronJobBase]:
+# The jobs of test_task_workers.py, per task backend whose workers run them:
+# "db" (django-tasks-db), "celery" and "rq".
+WORKER_BACKENDS = ("db", "celery", "rq")
+WORKER_PREFIX = {"db": "Worker", "celery": "CeleryWorker", "rq": "RqWorker"}
+
+
+def _worker_job(alias: str, number: int) -> type[CronJobBase]:
     def do(self: CronJobBase) -> str:
         return f"pid {os.getpid()}"
 
     return type(
-        f"WorkerJob{number}",
+        f"{WORKER_PREFIX[alias]}Job{number}",
         (CronJobBase,),
         {
             "__module__": __name__,
-            "code": f"tasks.worker{number}",
+            "code": f"{'tasks' if alias == 'db' else alias}.worker{number}",
             "schedule": Schedule(run_every_mins=1),
-            "TASK_BACKEND": "db",
+            "TASK_BACKEND": alias,
             "TASK_QUEUE_NAME": "cron",
             "do": do,
         },
     )
 
 
-WorkerJob0 = _worker_job(0)
-WorkerJob1 = _worker_job(1)
-WorkerJob2 = _worker_job(2)
+def _worker_entry_job(alias: str) -> type[CronJobBase]:
+    """Runs only through its entries, on ``alias``'s workers."""
 
-
-class WorkerEntryJob(CronJobBase):
-    """Runs only through its entries, on django-tasks-db's workers."""
-
-    code = "tasks.worker_entries"
-    schedule = None
-    TASK_BACKEND = "db"
-    TASK_QUEUE_NAME = "cron"
-
-    def do(self, *, n: int) -> str:
+    def do(self: CronJobBase, *, n: int) -> str:
         return f"pid {os.getpid()} entry {n}"
+
+    return type(
+        f"{WORKER_PREFIX[alias]}EntryJob",
+        (CronJobBase,),
+        {
+            "__module__": __name__,
+            "code": f"{'tasks' if alias == 'db' else alias}.worker_entries",
+            "schedule": None,
+            "TASK_BACKEND": alias,
+            "TASK_QUEUE_NAME": "cron",
+            "do": do,
+        },
+    )
+
+
+WorkerJob0, WorkerJob1, WorkerJob2 = (_worker_job("db", n) for n in range(3))
+CeleryWorkerJob0, CeleryWorkerJob1, CeleryWorkerJob2 = (_worker_job("celery", n) for n in range(3))
+RqWorkerJob0, RqWorkerJob1, RqWorkerJob2 = (_worker_job("rq", n) for n in range(3))
+WorkerEntryJob = _worker_entry_job("db")
+CeleryWorkerEntryJob = _worker_entry_job("celery")
+RqWorkerEntryJob = _worker_entry_job("rq")
 
 
 class RetriedOnTheWorker(CronJobBase):
