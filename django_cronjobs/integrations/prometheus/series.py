@@ -22,7 +22,7 @@ SUM = "_sum"
 
 # Upper bounds of the histograms' buckets, in seconds (+Inf is added).
 DURATION_BUCKETS: tuple[float, ...] = (
-    1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400,
+    0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400,
 )  # fmt: skip
 LAG_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 900, 3600, 21600)
 TICK_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
