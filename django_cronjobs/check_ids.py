@@ -188,6 +188,12 @@ W004 = CheckId(
     "pip install sentry-sdk (the 'sentry' extra), or turn SENTRY_CRONS off.",
 )
 
+E025 = CheckId(
+    "django_cronjobs.E025",
+    "a job's KEEP_RUNS, KEEP_DAYS or KEEP_FAILED_DAYS is not usable",
+    "KEEP_RUNS: a whole number, 1 or more; the days: a number > 0; or None.",
+)
+
 W005 = CheckId(
     "django_cronjobs.W005",
     "Prometheus metrics are asked for, but prometheus-client is not installed",
@@ -220,6 +226,7 @@ CATALOGUE: tuple[CheckId, ...] = (
     E022,
     E023,
     E024,
+    E025,
     W001,
     W002,
     W003,

@@ -44,10 +44,13 @@ def once_per_tick(key: str, read: Callable[[], T]) -> T:
     held = _held.get()
     if held is None:
         return read()
-    value = held.get(key, _MISSING)
-    if value is _MISSING:
+    value = held.get(key, _NOT_HELD)
+    if value is _NOT_HELD:  # (a setting's own _MISSING is a value to hold)
         value = held[key] = read()
     return value  # type: ignore[no-any-return]
+
+
+_NOT_HELD = object()
 
 
 def _setting(name: str, old_name: str | None, default: Any) -> Any:
@@ -84,8 +87,7 @@ class Settings:
     @property
     def CRON_CLASSES(self) -> Sequence[str]:
         """Dotted paths of the job classes runcrons runs when given no names."""
-        value: Sequence[str] = getattr(django_settings, "CRON_CLASSES", ())
-        return value
+        return _setting("CRON_CLASSES", None, ())  # type: ignore[no-any-return]
 
     @property
     def DATABASE(self) -> str | None:

@@ -263,6 +263,8 @@ def test_every_check_id_is_documented_and_tested():
         "django_cronjobs.W003",
         # test_sentry_crons.py::test_check_ins_without_sentry_sdk_are_a_warning
         "django_cronjobs.W004",
+        # test_retention.py::test_bad_retention_attributes_are_e025_and_the_job_does_not_run
+        "django_cronjobs.E025",
         # test_prometheus.py::test_metrics_without_prometheus_client_are_a_warning
         "django_cronjobs.W005",
     }

@@ -109,3 +109,69 @@ def test_keep_runs_counts_each_entry_apart(clock, settings, monkeypatch):
             "slot", flat=True
         )
         assert sorted(slot.minute for slot in slots) == [4, 5]
+
+
+class KeptAYear(CronJobBase):
+    code = "tests.kept_a_year"
+    schedule = Schedule(run_every_mins=60 * 24 * 7)
+    KEEP_DAYS = 365
+
+    def do(self) -> str:
+        return "weekly"
+
+
+class FailuresKeptForever(CronJobBase):
+    code = "tests.failures_kept"
+    schedule = Schedule(run_every_mins=60)
+    KEEP_DAYS = 2  # a quarter of the setting's
+    KEEP_FAILED_DAYS = 10_000
+
+    def do(self) -> str:
+        return "hourly"
+
+
+def test_a_jobs_own_ages_override_the_settings_for_its_runs_only(clock, settings):
+    settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 7
+    settings.CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN = 30
+    settings.CRON_CLASSES = [
+        "tests.test_retention.KeptAYear",
+        "tests.test_retention.FailuresKeptForever",
+        "tests.jobs.EveryMinuteJob",
+    ]
+    weekly = [old_run(RunStatus.SUCCEEDED, days, "tests.kept_a_year") for days in (100, 400)]
+    hourly_success = old_run(RunStatus.SUCCEEDED, 3, "tests.failures_kept")
+    hourly_failure = old_run(RunStatus.FAILED, 3_000, "tests.failures_kept")
+    other = [old_run(RunStatus.SUCCEEDED, 10), old_run(RunStatus.FAILED, 10)]
+    # A tick of one job applies every configured job's own ages.
+    run_crons("tests.jobs.EveryMinuteJob")
+    left = set(CronJobLog.objects.exclude(code="tests.every_minute").values_list("pk", flat=True))
+    assert left == {weekly[0].pk, hourly_failure.pk, other[1].pk}
+    assert hourly_success.pk not in left
+
+
+class Broken(CronJobBase):
+    code = "tests.broken_retention"
+    schedule = Schedule(run_every_mins=5)
+    KEEP_RUNS = 0
+    KEEP_DAYS = float("nan")
+    KEEP_FAILED_DAYS = "30"  # type: ignore[assignment]
+
+    def do(self) -> str:
+        return ""
+
+
+def test_bad_retention_attributes_are_e025_and_the_job_does_not_run(settings):
+    from django.core import checks
+
+    settings.CRON_CLASSES = ["tests.test_retention.Broken", "tests.jobs.EveryMinuteJob"]
+    errors = [m for m in checks.run_checks() if m.id == "django_cronjobs.E025"]
+    assert [m.msg for m in errors] == [
+        "Broken.KEEP_RUNS must be a whole number, 1 or more, not 0.",
+        "Broken.KEEP_DAYS must be a finite number of days > 0, not nan.",
+        "Broken.KEEP_FAILED_DAYS must be a finite number of days > 0, not '30'.",
+    ]
+    report = Runner(silent=True).run()
+    assert [(r.code, r.outcome) for r in report.results if r.run is not None] == [
+        ("tests.every_minute", "succeeded")
+    ]
+    assert {r.code for r in report.broken} == {"tests.broken_retention"}

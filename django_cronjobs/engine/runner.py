@@ -41,7 +41,7 @@ from ..schedules.schedule import SlotPlan
 from ..store import claims, due_entries, due_times
 from ..store.due_entries import DueEntry
 from ..store.job_states import JobState, StatesRead, ensure_states, read_states
-from ..store.retention import delete_old_logs
+from ..store.retention import delete_old_logs, job_ages
 from ..store.schedule_sets import JobSet, job_set_of
 from ..text.console_lines import HEADER
 from .batches import Batch
@@ -183,7 +183,7 @@ class Runner:
                 due_times.store_next_due(self._next_due)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             self._run_entries_left(runnable, len(due), lock_class, started)
-            delete_old_logs()
+            delete_old_logs(ages=job_ages(load_jobs()))
             if not in_transaction():
                 close_old_connections()
 

@@ -15,9 +15,10 @@ from django.apps import apps
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from ..check_ids import E001, E002, E003, E004, E005, E006, E011, E015, E020, E022, W002
+from ..check_ids import E001, E002, E003, E004, E005, E006, E011, E015, E020, E022, E025, W002
 from ..conf import conf, is_finite_seconds
 from ..schedules.schedule import ENTRIES_ONLY, Schedule
+from .retention import RETENTION_ATTRIBUTES, retention_problems
 
 CODE_MAX_LENGTH = 64  # CronJobLog.code
 
@@ -91,6 +92,12 @@ class CronJobBase:
     KEEP_RUNS: ClassVar[int | None] = None
     """Keep the newest this many runs that succeeded or were missed (of each of
     its entries), deleting older ones after each run; failures go by age."""
+    KEEP_DAYS: ClassVar[float | None] = None
+    """Days this job's runs that succeeded or were missed are kept; None follows
+    CRONJOBS_DELETE_LOGS_OLDER_THAN."""
+    KEEP_FAILED_DAYS: ClassVar[float | None] = None
+    """Days this job's runs that did not succeed are kept; None follows
+    CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN."""
     TASK_BACKEND: ClassVar[str | bool | None] = None
     """The alias in TASKS of the task backend whose workers run this job's runs;
     None follows CRONJOBS_TASK_BACKEND; True means that setting, else the "default"
@@ -282,7 +289,7 @@ def _class_problems(job_class: type[CronJobBase]) -> list[Problem]:
     return list(found[1])
 
 
-CHECKED_ATTRIBUTES = ("code", "TIMEOUT_SECONDS", "schedule")
+CHECKED_ATTRIBUTES = ("code", "TIMEOUT_SECONDS", "schedule", *RETENTION_ATTRIBUTES)
 CLASS_PROBLEMS_KEPT = 10_000
 _class_problems_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Problem]]] = {}
 
@@ -329,6 +336,10 @@ def _find_class_problems(job_class: type[CronJobBase]) -> list[Problem]:
                 f"not {timeout!r}.",
             )
         )
+    problems.extend(
+        Problem(E025.id, f"{job_class.__name__}.{message}")
+        for message in retention_problems(job_class)
+    )
     schedule = getattr(job_class, "schedule", None)
     if not isinstance(schedule, Schedule):
         problems.append(
@@ -445,9 +456,9 @@ def _configured_jobs() -> list[ConfiguredJob]:
     return entries
 
 
-# The module and attribute names an entry came from, its class, and the class's
-# CHECKED_ATTRIBUTES (code, TIMEOUT_SECONDS, schedule) when it was checked.
-Stamp = tuple[str, str, type, Any, Any, Any]
+# The module and attribute names an entry came from, its class, and the values of
+# the class's CHECKED_ATTRIBUTES when it was checked.
+Stamp = tuple[str, str, type, tuple[Any, ...]]
 _configured_cache: tuple[tuple[object, ...], list[tuple[ConfiguredJob, Stamp | None]]] | None = None
 
 
@@ -457,8 +468,8 @@ def _stamp(entry: ConfiguredJob) -> Stamp | None:
         return None  # an import that failed may succeed later
     job_class = entry.job_class
     module_name, _, attribute = entry.name.rpartition(".")
-    code, timeout, schedule = (getattr(job_class, name, None) for name in CHECKED_ATTRIBUTES)
-    return module_name, attribute, job_class, code, timeout, schedule
+    checked = tuple(getattr(job_class, name, None) for name in CHECKED_ATTRIBUTES)
+    return module_name, attribute, job_class, checked
 
 
 def _unchanged(cached: tuple[ConfiguredJob, Stamp | None]) -> bool:
@@ -466,13 +477,11 @@ def _unchanged(cached: tuple[ConfiguredJob, Stamp | None]) -> bool:
     stamp = cached[1]
     if stamp is None:
         return False
-    module_name, attribute, job_class, code, timeout, schedule = stamp
+    module_name, attribute, job_class, checked = stamp
     module = sys.modules.get(module_name)
-    return (
-        getattr(module, attribute, None) is job_class
-        and getattr(job_class, "code", None) is code
-        and getattr(job_class, "TIMEOUT_SECONDS", None) is timeout
-        and getattr(job_class, "schedule", None) is schedule
+    return getattr(module, attribute, None) is job_class and all(
+        getattr(job_class, name, None) is value
+        for name, value in zip(CHECKED_ATTRIBUTES, checked, strict=True)
     )
 
 

@@ -2,39 +2,81 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..conf import conf
+from ..jobs.base import ConfiguredJob
 from ..models import UNSUCCESSFUL, CronJobLog, CronJobState, RunStatus
 
+Ages = tuple[float | None, float | None]
+"""Days to keep the runs that succeeded (or were missed), and those that did not;
+None keeps them."""
 
-def delete_old_logs(older_than_days: float | None = None, batch_size: int | None = None) -> int:
+
+def job_ages(jobs: Sequence[ConfiguredJob]) -> dict[str, Ages]:
+    """The ages of the jobs whose ``KEEP_DAYS`` or ``KEEP_FAILED_DAYS`` are set, by
+    code; None in one of them follows the setting."""
+    days = conf.DELETE_LOGS_OLDER_THAN
+    failed_days = conf.failed_logs_days(days)
+    ages = {}
+    for entry in jobs:
+        own = getattr(entry.job_class, "KEEP_DAYS", None)
+        own_failed = getattr(entry.job_class, "KEEP_FAILED_DAYS", None)
+        if entry.runnable and (own is not None or own_failed is not None):
+            ages[entry.code] = (
+                days if own is None else own,
+                failed_days if own_failed is None else own_failed,
+            )
+    return ages
+
+
+def delete_old_logs(
+    older_than_days: float | None = None,
+    batch_size: int | None = None,
+    *,
+    ages: Mapping[str, Ages] | None = None,
+) -> int:
     """Delete finished runs that ended more than ``older_than_days`` ago.
 
     Defaults come from ``CRONJOBS_DELETE_LOGS_OLDER_THAN`` (django-cron:
     ``DJANGO_CRON_DELETE_LOGS_OLDER_THAN``); runs that did not succeed go by
     ``CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN`` instead, when it is set (None
-    there keeps them). Running runs and each job's latest run are kept,
-    whatever their age. Rows go in batches of ``CRONJOBS_RETENTION_BATCH_SIZE``
-    so no statement locks a large table for long; one query finds them.
-    Returns how many rows were deleted.
+    there keeps them). The jobs in ``ages`` (see :func:`job_ages`) go by their
+    own. Running runs and each job's latest run are kept, whatever their age.
+    Rows go in batches of ``CRONJOBS_RETENTION_BATCH_SIZE`` so no statement
+    locks a large table for long; one query finds them. Returns how many rows
+    were deleted.
     """
     days = conf.DELETE_LOGS_OLDER_THAN if older_than_days is None else older_than_days
-    failed_days = conf.failed_logs_days(days)
+    ages = ages or {}
     now = timezone.now()
-    old = Q()
-    if days is not None:
-        old |= Q(end_time__lt=now - timedelta(days=days)) & ~Q(status__in=UNSUCCESSFUL)
-    if failed_days is not None:
-        old |= Q(end_time__lt=now - timedelta(days=failed_days), status__in=UNSUCCESSFUL)
+    old = _older_than(now, (days, conf.failed_logs_days(days)))
+    if old and ages:
+        old &= ~Q(code__in=list(ages))
+    for code, own in ages.items():
+        own_old = _older_than(now, own)
+        if own_old:
+            old |= Q(code=code) & own_old
     if not old:
         return 0
     latest_runs = CronJobState.objects.filter(last_run_id__isnull=False).values("last_run_id")
     doomed = CronJobLog.objects.filter(old).exclude(pk__in=latest_runs).order_by("end_time")
     return _delete_in_batches(doomed, 0, batch_size)
+
+
+def _older_than(now: datetime, ages: Ages) -> Q:
+    """The finished runs past ``ages``; an empty Q when both keep every run."""
+    days, failed_days = ages
+    old = Q()
+    if days is not None:
+        old |= Q(end_time__lt=now - timedelta(days=days)) & ~Q(status__in=UNSUCCESSFUL)
+    if failed_days is not None:
+        old |= Q(end_time__lt=now - timedelta(days=failed_days), status__in=UNSUCCESSFUL)
+    return old
 
 
 def keep_newest_runs(code: str, entry: str, keep: int, batch_size: int | None = None) -> int:
