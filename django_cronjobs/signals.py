@@ -50,11 +50,34 @@ def send(signal: Signal, sender: type, **arguments: Any) -> None:
             )  # django.dispatch logs the traceback itself
 
 
+def send_run_finished(sender: type | None, run: Any) -> None:
+    """``cron_job_finished`` for ``run``, whose outcome is stored. ``sender`` None:
+    the class configured with the run's code, if any (no class, no signal)."""
+    if sender is None:
+        from .jobs.base import load_jobs
+
+        classes = {entry.code: entry.job_class for entry in load_jobs() if entry.runnable}
+        sender = classes.get(run.code)
+        if sender is None:
+            return
+    send(
+        cron_job_finished,
+        sender,
+        code=run.code,
+        entry=run.entry,
+        run=run,
+        status=run.status,
+        succeeded=run.is_success,
+    )
+
+
+_NAMES = {
+    id(cron_job_started): "cron_job_started",
+    id(cron_job_finished): "cron_job_finished",
+    id(cron_slots_missed): "cron_slots_missed",
+    id(cron_tick_finished): "cron_tick_finished",
+}
+
+
 def _name(signal: Signal) -> str:
-    names = {
-        id(cron_job_started): "cron_job_started",
-        id(cron_job_finished): "cron_job_finished",
-        id(cron_slots_missed): "cron_slots_missed",
-        id(cron_tick_finished): "cron_tick_finished",
-    }
-    return names.get(id(signal), repr(signal))
+    return _NAMES.get(id(signal), repr(signal))

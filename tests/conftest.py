@@ -33,6 +33,21 @@ class Clock:
         self.traveller.move_to(moment)
 
 
+@pytest.fixture
+def finished_runs() -> Iterator[list[tuple[str, str, str]]]:
+    """What ``cron_job_finished`` told its receivers: (code, entry, status) per run."""
+    from django_cronjobs.signals import cron_job_finished
+
+    heard: list[tuple[str, str, str]] = []
+
+    def finished(sender: type, *, code: str, entry: str, status: str, **_: object) -> None:
+        heard.append((code, entry, str(status)))
+
+    cron_job_finished.connect(finished, dispatch_uid="tests.finished_runs")
+    yield heard
+    cron_job_finished.disconnect(dispatch_uid="tests.finished_runs")
+
+
 @pytest.fixture(autouse=True)
 def _reset_job_flags() -> Iterator[None]:
     yield

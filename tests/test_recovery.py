@@ -332,7 +332,7 @@ def test_a_run_finishing_after_it_was_abandoned_keeps_the_verdict(clock):
         last_status=RunStatus.RUNNING, last_run_id=None
     )  # a newer run of the job is running now
     run.status, run.is_success, run.message = RunStatus.SUCCEEDED, True, "done"
-    claims.finish_run(run, None)
+    assert claims.finish_run(run, None) is False
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
     assert run.message == "Abandoned\n[The process finished later: succeeded.]"
@@ -525,3 +525,50 @@ def test_a_slot_taken_back_runs_when_its_time_really_comes(settings):
     assert wrong in [result.run.slot for result in report.ran]
     assert {result.outcome for result in report.ran} == {RunStatus.SUCCEEDED}
     assert CronJobState.objects.get(job_name="tests.every_minute").last_status == "succeeded"
+
+
+class AbandonedWhileRunning(jobs.CronJobBase):
+    """Another host declares its run dead while do() runs (its heartbeat stalled)."""
+
+    code = "tests.abandoned_while_running"
+    schedule = jobs.Schedule(run_every_mins=1)
+
+    def do(self) -> str:
+        CronJobLog.objects.filter(code=self.code, status=RunStatus.RUNNING).update(
+            status=RunStatus.ABANDONED, message="Abandoned by another host"
+        )
+        return "done anyway"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("force", [False, True], ids=["in a batch", "alone"])
+def test_a_run_abandoned_while_it_ran_is_reported_finished_only_by_its_verdict(clock, force):
+    from django_cronjobs.signals import cron_job_finished
+
+    heard: list[str] = []
+
+    def finished(sender, *, status, **kwargs):
+        heard.append(status)
+
+    cron_job_finished.connect(finished, dispatch_uid="test-abandoned-while-running")
+    try:
+        Runner(silent=True, force=force).run(["tests.test_recovery.AbandonedWhileRunning"])
+    finally:
+        cron_job_finished.disconnect(dispatch_uid="test-abandoned-while-running")
+    run = CronJobLog.objects.get(code="tests.abandoned_while_running")
+    assert run.status == RunStatus.ABANDONED
+    assert run.message.endswith("[The process finished later: succeeded.]")
+    # The host that declared it dead told the receivers; the late outcome is not a second end.
+    assert heard == []
+
+
+@pytest.mark.django_db
+def test_a_dead_run_of_a_job_this_tick_does_not_run_is_still_reported_finished(
+    clock, settings, finished_runs
+):
+    settings.CRON_CLASSES = [EVERY_MINUTE, "tests.jobs.EveryFiveMinutesJob"]
+    crashed = crashed_run(claims.hostname(), dead_pid(), T0 + timedelta(minutes=2))
+    Runner(silent=True).run(["tests.jobs.EveryFiveMinutesJob"])
+    crashed.refresh_from_db()
+    assert crashed.status == RunStatus.ABANDONED
+    assert ("tests.every_minute", "", "abandoned") in finished_runs

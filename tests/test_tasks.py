@@ -137,7 +137,9 @@ def test_a_worker_past_the_deadline_does_not_start_the_run(clock, settings):
     assert run.status == RunStatus.ENQUEUED  # the next runcrons abandons it
 
 
-def test_a_backend_that_refuses_the_task_fails_the_run_and_frees_the_lock(clock, monkeypatch):
+def test_a_backend_that_refuses_the_task_fails_the_run_and_frees_the_lock(
+    clock, monkeypatch, finished_runs
+):
     from django_cronjobs import tasks
     from tests.task_jobs import QueuedJob
 
@@ -152,6 +154,7 @@ def test_a_backend_that_refuses_the_task_fails_the_run_and_frees_the_lock(clock,
     assert "queue is down" in run.message
     assert [result.outcome for result in report.results] == ["failed"]
     assert not CronJobState.objects.get().locked
+    assert finished_runs == [("tasks.queued", "", "failed")]
 
 
 def test_the_setting_hands_every_job_over_unless_it_says_no(clock, settings):
@@ -210,7 +213,7 @@ def test_a_worker_that_dies_mid_run_leaves_an_abandoned_run_and_a_free_lock():
     assert not CronJobState.objects.get(job_name="tasks.dies").locked
 
 
-def test_an_entry_goes_through_the_task_with_its_kwargs(clock, settings):
+def test_an_entry_goes_through_the_task_with_its_kwargs(clock, settings, finished_runs):
     from django_cronjobs import Schedule
     from django_cronjobs.models import CronEntry
     from tests.task_jobs import EntryTaskJob, QueuedEntryJob
@@ -250,3 +253,18 @@ def test_an_entry_goes_through_the_task_with_its_kwargs(clock, settings):
     waiting.refresh_from_db()
     assert waiting.status == RunStatus.FAILED
     assert "the entry tasks.queued_entries[eight] was deleted" in waiting.message
+    assert finished_runs[-1] == ("tasks.queued_entries", "eight", "failed")
+
+
+def test_a_worker_that_cannot_import_the_job_fails_the_run_and_says_so(
+    clock, settings, finished_runs
+):
+    settings.CRON_CLASSES = [QUEUED]
+    run_crons(QUEUED)
+    run = CronJobLog.objects.get()
+    token = CronJobState.objects.get().lock_token
+    assert run_enqueued(run.pk, "tests.task_jobs.Renamed", token) == RunStatus.FAILED
+    run.refresh_from_db()
+    assert run.message.startswith("Cannot import the job 'tests.task_jobs.Renamed'")
+    assert not CronJobState.objects.get().locked
+    assert finished_runs == [("tasks.queued", "", "failed")]

@@ -94,6 +94,8 @@ class Queued:
     started: bool = False
     done: bool = False
     stored: bool = False
+    recorded: bool = True
+    """False once stored, if the run had been declared abandoned meanwhile."""
     given_back: bool = False
 
     @property
@@ -237,9 +239,10 @@ class Batch:
         ]
         runs = [item.claim.run for item in finished if item.claim.run is not None]
         if runs:
-            self._finish(runs, token)
+            recorded = {run.pk for run in self._finish(runs, token)}
             for item in finished:
                 item.stored = True
+                item.recorded = item.claim.run is not None and item.claim.run.pk in recorded
             keeper.forget(runs)
         slot_runs = self.slot_runs
         while pending:
@@ -257,13 +260,14 @@ class Batch:
                 slot_runs.not_claimed(entry.job_class.code, entry.state, lock)
             elif entry.done:
                 slot_runs.ran(run, entry.job_class)
-                entry.execution.finish(run)
+                entry.execution.finish(run, recorded=entry.recorded)
         notify_after_runs({item.claim.code: item.job_class for item in finished})
 
     @staticmethod
-    def _finish(runs: list[CronJobLog], token: str) -> None:
-        """Store outcomes; messages the database refuses are stored escaped."""
-        store_outcomes(
+    def _finish(runs: list[CronJobLog], token: str) -> list[CronJobLog]:
+        """Store outcomes; messages the database refuses are stored escaped. The runs
+        whose outcome was stored (not those declared abandoned meanwhile)."""
+        return store_outcomes(
             runs,
             lambda: batch_claims.finish_runs(runs, token),
             lambda error: logger.warning(

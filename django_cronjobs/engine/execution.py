@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import TypeVar
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
@@ -26,6 +27,8 @@ from ..store.retention import delete_older_successes, keep_newest_runs
 from ..text.log_text import as_ascii, as_log_text, first_line
 from .heartbeat import Heartbeat
 from .interruption import signals_delivered
+
+T = TypeVar("T")
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -87,7 +90,7 @@ class Execution:
         """
         with Heartbeat(run, self.lock_token, None if self.database_lock else self.lock) as beats:
             interruption = self.perform(run)
-        self.record(run)
+        recorded = self.record(run)
         if beats.missed_beats:
             logger.warning(
                 "Cron job %s: outcome stored (%s) after %d heartbeat(s) failed during the run",
@@ -95,7 +98,7 @@ class Execution:
                 run.status,
                 beats.missed_beats,
             )
-        self.finish(run)
+        self.finish(run, recorded=recorded)
         if interruption is not None:
             raise interruption
 
@@ -118,8 +121,12 @@ class Execution:
             discard_leaked_transaction(run)
         return interruption
 
-    def finish(self, run: CronJobLog) -> None:
-        """After the outcome is stored: log it, prune old successes, send the signal."""
+    def finish(self, run: CronJobLog, *, recorded: bool = True) -> None:
+        """After the outcome is stored: log it, prune old successes, send the signal.
+
+        ``recorded`` False: the run was declared abandoned before its outcome
+        could be stored, and that verdict was already signalled; no second one.
+        """
         if run.is_success:
             logger.info("Cron job %s succeeded", run.run_name)
             if self.job_class.remove_successful_cron_logs or conf.REMOVE_SUCCESSFUL_LOGS:
@@ -130,15 +137,8 @@ class Execution:
             logger.warning("Cron job %s ended %s", run.run_name, run.status)
             if conf.OUTPUT_ERRORS:
                 package_logger().error("%s cronjob error:\n%s", run.run_name, run.message)
-        signals.send(
-            signals.cron_job_finished,
-            self.job_class.configured_class(),
-            code=run.code,
-            entry=run.entry,
-            run=run,
-            status=run.status,
-            succeeded=run.is_success,
-        )
+        if recorded:
+            signals.send_run_finished(self.job_class.configured_class(), run)
 
     def _outcome(self, run: CronJobLog, outside_transaction: bool) -> BaseException | None:
         """Run do() here or in a child; put the outcome on ``run``.
@@ -196,9 +196,10 @@ class Execution:
         )
         return error
 
-    def record(self, run: CronJobLog) -> None:
-        """Store the outcome; a message the database refuses is stored escaped."""
-        store_outcomes(
+    def record(self, run: CronJobLog) -> bool:
+        """Store the outcome; a message the database refuses is stored escaped.
+        False when the run had been declared abandoned meanwhile."""
+        return store_outcomes(
             [run],
             lambda: claims.finish_run(run, self.lock_token),
             lambda error: logger.warning(
@@ -212,25 +213,25 @@ class Execution:
 
 def store_outcomes(
     runs: Sequence[CronJobLog],
-    store: Callable[[], object],
+    store: Callable[[], T],
     log_refusal: Callable[[DatabaseError], None],
-) -> None:
+) -> T:
     """``store()`` the outcomes of ``runs``; if the database refuses, log it with
     ``log_refusal`` and store them again, their messages escaped as ASCII.
+    Returns what ``store()`` returned.
 
     A column whose charset cannot hold a message (MySQL's utf8mb3 and an
     emoji) must not cost the run its outcome. An error the second time is raised.
     """
     try:
-        store()
-        return
+        return store()
     except DatabaseError as error:
         log_refusal(error)
     if not in_transaction():
         close_old_connections()  # the refusal may have broken the connection
     for run in runs:
         run.message = as_ascii(run.message)
-    store()
+    return store()
 
 
 def discard_leaked_transaction(run: CronJobLog) -> None:

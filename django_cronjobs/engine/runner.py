@@ -359,16 +359,8 @@ class Runner:
             state = states.get(run.code)
             if state is not None and state.last_status == RunStatus.RUNNING:
                 state.last_status = RunStatus.ABANDONED  # as the scan wrote it
-            if classes.get(run.code):
-                signals.send(
-                    signals.cron_job_finished,
-                    classes[run.code],
-                    code=run.code,
-                    entry=run.entry,
-                    run=run,
-                    status=run.status,
-                    succeeded=False,
-                )
+            # Also a run of a job this tick does not run: it ended all the same.
+            signals.send_run_finished(classes.get(run.code), run)
         abandoned = {run.code for run in scan.abandoned}
         notify_after_runs({code: job for code, job in classes.items() if code in abandoned and job})
         return scan.held

@@ -15,6 +15,7 @@ from datetime import datetime, time
 from django.db import transaction
 from django.utils import timezone
 
+from .. import signals
 from ..conf import conf, is_finite_seconds
 from ..databases import database_for_write
 from ..jobs.base import CronJobBase, job_path
@@ -99,7 +100,8 @@ def enqueue(
             f"Not enqueued on task backend {alias!r}: {type(error).__name__}: {error}",
             conf.MESSAGE_MAX_LENGTH,
         )
-        claims.finish_run(run, lock_token, expected=RunStatus.ENQUEUED)
+        if claims.finish_run(run, lock_token, expected=RunStatus.ENQUEUED):
+            signals.send_run_finished(job_class.configured_class(), run)
         return run
     run.task_id = str(result.id)
     CronJobLog.objects.filter(pk=run.pk).update(task_id=run.task_id)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .. import signals
 from ..conf import conf
 from ..databases import database_for_write
 from ..engine.execution import Execution
@@ -44,7 +45,8 @@ def run_enqueued(run_id: int, job: str, lock_token: str) -> str:
     except Exception as error:
         run.status, run.is_success = RunStatus.FAILED, False
         run.message = f"Cannot import the job {job!r}: {type(error).__name__}: {error}"
-        claims.finish_run(run, lock_token or None)
+        if claims.finish_run(run, lock_token or None):
+            signals.send_run_finished(None, run)  # to the class of its code, if configured
         return str(run.status)
     lock = None
     if lock_token:
@@ -109,7 +111,8 @@ def _entry_deleted(run: CronJobLog) -> None:
         return
     run.status, run.is_success = RunStatus.FAILED, False
     run.message = f"Not started: the entry {run.run_name} was deleted before its task started."
-    claims.finish_run(run, None, expected=RunStatus.ENQUEUED)
+    if claims.finish_run(run, None, expected=RunStatus.ENQUEUED):
+        signals.send_run_finished(None, run)
 
 
 def _job_class(job: str, run: CronJobLog) -> type[CronJobBase]:

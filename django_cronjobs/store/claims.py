@@ -216,12 +216,14 @@ def _take_over_missed(run: CronJobLog) -> CronJobLog | None:
 
 def finish_run(
     run: CronJobLog, lock_token: str | None, *, expected: str = RunStatus.RUNNING
-) -> None:
+) -> bool:
     """Store the run's outcome and the job's last status; drop our database lock.
 
     One transaction: the outcome and the freed lock are written together,
     and the database flushes its log once. ``expected`` is the status the
     run's row must still have (``enqueued`` for a run that never started).
+    False when the row had another status (declared abandoned meanwhile): its
+    verdict stands, and only the message says how the run ended.
     """
     run.end_time = timezone.now()
     run.lease_expires_at = None
@@ -250,11 +252,11 @@ def finish_run(
                     F("message"), Value(f"\n[The process finished later: {run.status}.]")
                 )
             )
-            return
+            return False
         rows = CronJobState.objects.filter(job_name=run.run_name)
-        if lock_token and rows.filter(lock_token=lock_token).update(**FREED_LOCK, **changes):
-            return
-        rows.update(**changes)
+        if not (lock_token and rows.filter(lock_token=lock_token).update(**FREED_LOCK, **changes)):
+            rows.update(**changes)
+    return True
 
 
 def renew_lease(run: CronJobLog, lock_token: str | None) -> None:
