@@ -21,13 +21,13 @@ import queue
 import threading
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..conf import conf
 from ..text.log_text import failure_reason
+from .run_ids import run_uuid
 
 logger = logging.getLogger("django_cronjobs")
 
@@ -37,7 +37,6 @@ RETRY_PAUSES = (0.5, 2.0)
 # What a failure's body holds at most (healthchecks.io keeps 100 KB).
 BODY_LENGTH = 10_000
 # Run ids are UUIDs (healthchecks.io wants one), the same for a run's start and end.
-RUN_IDS = uuid.UUID("8a1f4c0e-2f59-4d8c-9a55-6f0e6c1d7b42")
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def ping_url(job_class: type, code: str, entry: str) -> str | None:
 
 def run_id(run: Any) -> str:
     """The run's id for the monitor: stable for the run, unique across runs."""
-    return str(uuid.uuid5(RUN_IDS, f"{run.code}\0{run.entry}\0{run.pk}"))
+    return str(run_uuid(run))
 
 
 def started(sender: type, *, code: str, entry: str, run: Any, **_: Any) -> None:

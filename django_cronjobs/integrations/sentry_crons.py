@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from typing import Any
 
 from ..conf import conf
+from .run_ids import run_uuid, seconds_taken
 
 logger = logging.getLogger("django_cronjobs")
-
-# A run's check-in id, from its start to its end (both are sent by the same process).
-_check_ins: dict[tuple[str, int], str] = {}
-_lock = threading.Lock()
 
 SLUG_LENGTH = 50
 
@@ -111,32 +107,29 @@ def started(sender: type, *, code: str, entry: str, run: Any, **_: Any) -> None:
         return
     from sentry_sdk.crons import capture_checkin
 
-    check_in_id = capture_checkin(
+    capture_checkin(
         monitor_slug=monitor_slug(sender, code),
+        check_in_id=run_uuid(run).hex,
         status="in_progress",
         monitor_config=monitor_config(sender),  # type: ignore[arg-type]
     )
-    if check_in_id:
-        with _lock:
-            _check_ins[(code, run.pk)] = check_in_id
 
 
 def finished(sender: type, *, code: str, entry: str, run: Any, succeeded: bool, **_: Any) -> None:
-    """``cron_job_finished``: ``ok`` or ``error``, with the run's duration."""
+    """``cron_job_finished``: ``ok`` or ``error``, with the run's duration.
+
+    The check-in id comes from the run, so the tick that finds a run dead
+    closes the check-in its dead process opened.
+    """
     if entry or not enabled_for(sender):
         return
     from sentry_sdk.crons import capture_checkin
 
-    with _lock:
-        check_in_id = _check_ins.pop((code, run.pk), None)
-    duration = None
-    if run.end_time is not None and run.start_time is not None:
-        duration = (run.end_time - run.start_time).total_seconds()
     capture_checkin(
         monitor_slug=monitor_slug(sender, code),
-        check_in_id=check_in_id,
+        check_in_id=run_uuid(run).hex,
         status="ok" if succeeded else "error",
-        duration=duration,
+        duration=seconds_taken(run),
         monitor_config=monitor_config(sender),  # type: ignore[arg-type]
     )
 

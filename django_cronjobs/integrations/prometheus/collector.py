@@ -13,8 +13,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from ...databases import database_for_read
-from ...models import CronJobState
+from ...databases import database_for_read, database_for_write
+from ...models import CronJobState, RunStatus
 from ...store.metric_tallies import Tally, read_tallies
 from .series import (
     BUCKETS,
@@ -50,13 +50,17 @@ class CronJobsCollector(Collector):
         REGISTRY.register(CronJobsCollector())
     """
 
+    def __init__(self, *, primary: bool = False) -> None:
+        self.primary = primary
+        """Read from the database that is written to, not a replica that may lag."""
+
     def describe(self) -> list[Metric]:
         # Registering must not query the database (it may happen at start-up).
         return []
 
     def collect(self) -> Iterator[Metric]:
         by_metric: dict[str, list[Tally]] = defaultdict(list)
-        for tally in read_tallies():
+        for tally in read_tallies(primary=self.primary):
             by_metric[tally.metric].append(tally)
 
         runs = CounterMetricFamily(
@@ -86,7 +90,8 @@ class CronJobsCollector(Collector):
             "When the last successful run of each cron job ended (Unix time).",
             labels=["cronjob"],
         )
-        for code, moment in sorted(last_successes(by_metric[LAST_SUCCESS]).items()):
+        found = last_successes(by_metric[LAST_SUCCESS], primary=self.primary)
+        for code, moment in sorted(found.items()):
             last_success.add_metric([code], moment)
         yield last_success
 
@@ -111,12 +116,17 @@ def histogram(
     return family
 
 
-def last_successes(tallies: list[Tally]) -> dict[str, float]:
-    """Each job's latest success: counted since metrics are kept, or stored on its state."""
+def last_successes(tallies: list[Tally], *, primary: bool = False) -> dict[str, float]:
+    """Each job's latest success: counted since metrics are kept, or stored on its
+    state (the end of its last run when that one succeeded, else the start of
+    its last success: a state keeps no other end)."""
     latest = {tally.cronjob: tally.value for tally in tallies}
-    states = CronJobState.objects.using(database_for_read()).filter(
+    alias = database_for_write() if primary else database_for_read()
+    states = CronJobState.objects.using(alias).filter(
         entry__isnull=True, last_succeeded_at__isnull=False
     )
-    for code, moment in states.values_list("job_name", "last_succeeded_at"):
+    rows = states.values_list("job_name", "last_status", "last_finished_at", "last_succeeded_at")
+    for code, status, finished, succeeded in rows:
+        moment = finished if status == RunStatus.SUCCEEDED and finished else succeeded
         latest[code] = max(latest.get(code, 0.0), moment.timestamp())
     return latest

@@ -12,6 +12,7 @@ from django.db import DatabaseError
 from ...conf import conf
 from ...models import RunStatus
 from ...store.metric_tallies import Tally, record
+from ..run_ids import seconds_taken
 from .series import (
     BUCKETS,
     DURATION,
@@ -36,22 +37,18 @@ def observed(metric: str, cronjob: str, seconds: float) -> list[Tally]:
     ]
 
 
-def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return (end - start).total_seconds()
-
-
 def run_tallies(code: str, run: Any, status: str) -> tuple[list[Tally], list[Tally]]:
-    """What a run that ended adds: its count by status, duration and lag; its end."""
+    """What a run that ended adds: its count by status, duration and lag; its end.
+
+    A run found dead adds only its count: its end is when it was found, and
+    one whose task never started has no start to measure a lag to.
+    """
     added = [Tally(RUNS, code, status, 1)]
-    duration = seconds_between(run.start_time, run.end_time)
-    if duration is not None and status != RunStatus.ABANDONED:
-        # An abandoned run's end is when it was found dead, not when it ended.
+    duration = seconds_taken(run)
+    if duration is not None:
         added += observed(DURATION, code, duration)
-    lag = seconds_between(run.slot, run.start_time)
-    if lag is not None:
-        added += observed(LAG, code, lag)
+    if status != RunStatus.ABANDONED and run.slot is not None and run.start_time is not None:
+        added += observed(LAG, code, (run.start_time - run.slot).total_seconds())
     latest = []
     if status == RunStatus.SUCCEEDED and run.end_time is not None:
         latest.append(Tally(LAST_SUCCESS, code, "", run.end_time.timestamp()))
