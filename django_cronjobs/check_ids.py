@@ -200,6 +200,12 @@ W005 = CheckId(
     "pip install prometheus-client (the 'prometheus' extra), or turn PROMETHEUS off.",
 )
 
+W006 = CheckId(
+    "django_cronjobs.W006",
+    "CRONJOBS_PROMETHEUS_PUSH_TIMEOUT is not a finite number of seconds > 0",
+    "Set it to a few seconds (the default is 5); nothing is pushed meanwhile.",
+)
+
 
 CATALOGUE: tuple[CheckId, ...] = (
     E001,
@@ -232,6 +238,7 @@ CATALOGUE: tuple[CheckId, ...] = (
     W003,
     W004,
     W005,
+    W006,
 )
 
 """Every check, in the order of their ids."""

@@ -35,6 +35,7 @@ from .check_ids import (
     W003,
     W004,
     W005,
+    W006,
 )
 from .conf import conf, is_clock_skew_limit, is_finite_seconds
 from .jobs.base import NO_JOBS, load_jobs
@@ -129,20 +130,32 @@ def check_sentry_crons(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
 
 @checks.register()
 def check_prometheus(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """W005: metrics asked for (the setting, or a Pushgateway) without prometheus-client.
-
-    The totals are still kept; nothing can serve or push them.
-    """
-    if not conf.prometheus_enabled or importlib.util.find_spec("prometheus_client") is not None:
+    """W005: metrics asked for (the setting, or a Pushgateway) without prometheus-client
+    (the totals are still kept; nothing can serve or push them). W006: a push
+    timeout that is not a number of seconds (nothing is pushed)."""
+    if not conf.prometheus_enabled:
         return []
-    return [
-        checks.Warning(
-            "Prometheus metrics are asked for, but prometheus-client is not installed: "
-            "the metrics view answers 501 and nothing is pushed.",
-            hint=W005.hint,
-            id=W005.id,
+    found: list[checks.CheckMessage] = []
+    if importlib.util.find_spec("prometheus_client") is None:
+        found.append(
+            checks.Warning(
+                "Prometheus metrics are asked for, but prometheus-client is not installed: "
+                "the metrics view answers 501 and nothing is pushed.",
+                hint=W005.hint,
+                id=W005.id,
+            )
         )
-    ]
+    timeout = conf.PROMETHEUS_PUSH_TIMEOUT
+    if conf.PROMETHEUS_PUSHGATEWAY and not is_finite_seconds(timeout, zero=False):
+        found.append(
+            checks.Warning(
+                "CRONJOBS_PROMETHEUS_PUSH_TIMEOUT must be a finite number of seconds > 0, "
+                f"not {timeout!r}.",
+                hint=W006.hint,
+                id=W006.id,
+            )
+        )
+    return found
 
 
 @checks.register()

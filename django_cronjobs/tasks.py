@@ -8,9 +8,13 @@ TASKS); each run is enqueued on its job's own backend and queue.
 
 from __future__ import annotations
 
+import logging
+
 from .conf import conf
-from .queued.framework import configured_aliases, framework
+from .queued.framework import backend, configured_aliases, framework
 from .queued.worker import run_enqueued
+
+logger = logging.getLogger("django_cronjobs")
 
 
 def _alias() -> str:
@@ -39,19 +43,19 @@ def _make_known_to_every_backend() -> None:
     start deadline. A backend that refuses the task is left alone here; the
     system check E019 reports the jobs that name it.
     """
-    from .queued.framework import backend
-
     for alias in configured_aliases():
         if alias == run_cron_job.backend:
             continue
         try:
             queues = [conf.TASK_QUEUE_NAME, *sorted(getattr(backend(alias), "queues", ()))]
-        except Exception:
+        except Exception as error:
+            logger.debug("Task backend %r not usable for cron jobs: %r", alias, error)
             continue
         for queue in queues:
             try:
                 framework().task(backend=alias, queue_name=queue)(run_cron_job.func)
-            except Exception:
+            except Exception as error:
+                logger.debug("Task backend %r refused the task on %r: %r", alias, queue, error)
                 continue
             break
 

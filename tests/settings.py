@@ -111,7 +111,9 @@ else:
 # Celery and RQ on the machine's Redis, for the workers of test_task_workers.py:
 # django-tasks-celery where Django has django.tasks (6.0 and later), else
 # django-tasks-fennel; RQ through django-tasks-rq.
-REDIS_WORKERS_URL = os.environ.get("CRONJOBS_TEST_WORKERS_REDIS", "redis://127.0.0.1:6379")
+# They use databases 11 to 13 of the Redis server of REDIS_URL.
+_redis_server, _, _redis_db = REDIS_URL.rpartition("/")
+REDIS_WORKERS_URL = _redis_server if _redis_db.isdigit() else REDIS_URL.rstrip("/")
 if django.VERSION >= (6, 0) and importlib.util.find_spec("django_tasks_celery"):
     TASKS["celery"] = {
         "BACKEND": "django_tasks_celery.CeleryBackend",

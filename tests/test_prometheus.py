@@ -173,12 +173,22 @@ def test_an_entrys_runs_count_for_its_job(client, settings, clock):
 
 
 def test_a_success_from_before_metrics_were_kept_still_shows(client):
-    succeeded = T0 - timedelta(days=3)
-    CronJobState.objects.create(job_name="tests.timed", last_succeeded_at=succeeded)
-    samples = scrape(client)
-    assert sample(samples, "cronjobs_last_success_timestamp_seconds", cronjob="tests.timed") == (
-        succeeded.timestamp()
+    started = T0 - timedelta(days=3)
+    CronJobState.objects.create(
+        job_name="tests.timed",
+        last_succeeded_at=started,
+        last_status="succeeded",
+        last_finished_at=started + timedelta(minutes=2),
     )
+    CronJobState.objects.create(
+        job_name="tests.every_minute", last_succeeded_at=started, last_status="failed"
+    )
+    samples = scrape(client)
+    last = "cronjobs_last_success_timestamp_seconds"
+    # The end of the last run when it succeeded; else the start of the last success.
+    ended = started + timedelta(minutes=2)
+    assert sample(samples, last, cronjob="tests.timed") == ended.timestamp()
+    assert sample(samples, last, cronjob="tests.every_minute") == started.timestamp()
 
 
 def test_a_dry_run_is_not_a_tick(client):
@@ -288,3 +298,32 @@ def test_metrics_without_prometheus_client_are_a_warning(monkeypatch, settings):
     assert found[0].level == checks.WARNING
     settings.CRONJOBS_PROMETHEUS = False
     assert not [m for m in checks.run_checks() if m.id == "django_cronjobs.W005"]
+
+
+def test_a_bad_push_timeout_is_w006_and_nothing_is_pushed(gateway, settings, caplog):
+    from django.core import checks
+
+    settings.CRONJOBS_PROMETHEUS_PUSHGATEWAY = gateway.url
+    settings.CRONJOBS_PROMETHEUS_PUSH_TIMEOUT = None
+    found = [m for m in checks.run_checks() if m.id == "django_cronjobs.W006"]
+    assert [m.msg for m in found] == [
+        "CRONJOBS_PROMETHEUS_PUSH_TIMEOUT must be a finite number of seconds > 0, not None."
+    ]
+    report = Runner(silent=True).run()
+    assert [result.outcome for result in report.results] == ["succeeded"]
+    assert gateway.received == []
+    assert "nothing pushed" in caplog.text
+
+
+def test_hosts_take_turns_to_push_so_an_older_read_never_lands_last(gateway, settings, clock):
+    settings.CRONJOBS_PROMETHEUS_PUSHGATEWAY = gateway.url
+    settings.CRON_CLASSES = ["tests.jobs.EveryMinuteJob"]
+    for seconds in (1, 2, 3):  # three hosts ticking in the same minute
+        clock.at(T0 + timedelta(seconds=seconds))
+        Runner(silent=True).run()
+    assert len(gateway.received) == 1
+    clock.at(T0 + timedelta(seconds=31))  # the next turn
+    Runner(silent=True).run()
+    assert len(gateway.received) == 2
+    pushed = parse(gateway.received[-1][2])
+    assert sample(pushed, "cronjobs_tick_duration_seconds_count") == 4

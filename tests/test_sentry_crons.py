@@ -174,7 +174,9 @@ def test_a_run_found_dead_checks_in_an_error(check_ins, settings, clock):
 
     settings.CRONJOBS_SENTRY_CRONS = True
     settings.CRON_CLASSES = ["tests.jobs.EveryMinuteJob"]
-    crashed_run(claims.hostname(), dead_pid(), datetime(2025, 1, 6, 0, 2, tzinfo=UTC))
+    from django_cronjobs.integrations.run_ids import run_uuid
+
+    crashed = crashed_run(claims.hostname(), dead_pid(), datetime(2025, 1, 6, 0, 2, tzinfo=UTC))
     Runner(silent=True).run()
     sentry_sdk.flush()
     statuses = [(c["monitor_slug"], c["status"]) for c in check_ins]
@@ -183,3 +185,8 @@ def test_a_run_found_dead_checks_in_an_error(check_ins, settings, clock):
         ("tests-every_minute", "in_progress"),
         ("tests-every_minute", "ok"),
     ]
+    error, started, ended = check_ins
+    # It closes the check-in the dead process opened (the same id), with no duration.
+    assert error["check_in_id"] == run_uuid(crashed).hex
+    assert "duration" not in error or error["duration"] is None
+    assert started["check_in_id"] == ended["check_in_id"] != error["check_in_id"]

@@ -37,7 +37,7 @@ from django.utils import timezone
 from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronJobLog, CronJobState, RunStatus
 from django_cronjobs.schedules.wallclock import floor_minute
-from tests.conftest import command_line_env
+from tests.conftest import command_line_env, redis_available
 from tests.task_jobs import WORKER_BACKENDS, WORKER_PREFIX
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,6 +99,8 @@ def alias(request) -> str:
     if name != "db":
         import redis
 
+        if not redis_available():
+            pytest.skip("Redis is not running")
         for number in REDIS_DATABASES:
             redis.Redis.from_url(f"{settings.REDIS_WORKERS_URL}/{number}").flushdb()
     return name
@@ -148,10 +150,18 @@ def wait_for_the_workers(workers: list[subprocess.Popen[bytes]], codes: list[str
 
 
 def stop(workers: list[subprocess.Popen[bytes]]) -> list[str]:
-    """SIGTERM (a warm shutdown for each engine); their error output."""
+    """SIGTERM (a warm shutdown for each engine); their error output. A worker
+    still there a minute later is killed, never left running."""
     for worker in workers:
         worker.terminate()
-    return [worker.communicate(timeout=60)[1].decode() for worker in workers]
+    errors = []
+    for worker in workers:
+        try:
+            errors.append(worker.communicate(timeout=60)[1].decode())
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            errors.append(worker.communicate()[1].decode() + "\n[killed: no exit on SIGTERM]")
+    return errors
 
 
 def run_hosts(start, jobs: list[str], codes: list[str], workers: list[subprocess.Popen[bytes]]):

@@ -54,7 +54,8 @@ def record(added: Iterable[Tally], latest: Iterable[Tally] = ()) -> None:
             cursor.execute(sql, params)
 
     if in_transaction():
-        # A savepoint: should the statement fail, the caller's transaction lives on.
+        # A savepoint: should the statement fail, the caller's transaction lives
+        # on (except on MySQL/MariaDB after a deadlock, which ends the transaction).
         with transaction.atomic(using=alias):
             execute()
     else:
@@ -87,9 +88,25 @@ def _upsert(rows: list[tuple[str, str, str, float]], latest: list[str]) -> tuple
     return f"{insert} {conflict}", params
 
 
-def read_tallies() -> list[Tally]:
-    """Every total, in one query."""
-    rows = MetricTally.objects.using(database_for_read()).values_list(
-        "metric", "cronjob", "label", "value"
-    )
+def read_tallies(*, primary: bool = False) -> list[Tally]:
+    """Every total, in one query; from the database that is written to with
+    ``primary`` (a replica may lag)."""
+    alias = database_for_write() if primary else database_for_read()
+    rows = MetricTally.objects.using(alias).values_list("metric", "cronjob", "label", "value")
     return [Tally(*row) for row in rows.order_by("metric", "cronjob", "label")]
+
+
+def take_turn(name: str, now: float, spacing: float) -> bool:
+    """Whether this process may do ``name`` now: at most once per ``spacing``
+    seconds among all processes (a compare-and-set on the row ``name``, whose
+    value is when it was last done)."""
+    tallies = MetricTally.objects.using(database_for_write())
+    row = tallies.filter(metric=name, cronjob="", label="")
+    for _ in range(2):
+        if row.filter(value__lte=now - spacing).update(value=now):
+            return True
+        if row.exists():
+            return False
+        # The first time ever: a row that any process may take, then the same race.
+        tallies.bulk_create([MetricTally(metric=name, value=0.0)], ignore_conflicts=True)
+    return False
