@@ -91,6 +91,7 @@ def test_no_jobs_at_all_is_not_ok(client, url, settings):
     assert response.json() == {
         "status": "no jobs",
         "unhealthy": [],
+        "failing_entries": {},
         "jobs": [],
         "checks": ["django_cronjobs.W002"],
     }
@@ -185,3 +186,35 @@ def test_a_job_whose_state_changed_since_has_its_schedule_evaluated(
     assert evaluated == ["tests.cron.1"]
     assert body["jobs"][1]["next_run"] == "2025-01-07T00:01:00+00:00"
     assert body["jobs"][1]["health"] == "ok"
+
+
+def test_a_jobs_entries_are_reported_and_failing_ones_named_without_a_503(
+    client, clock, url, settings
+):
+    from django_cronjobs import Schedule
+    from tests.jobs import DigestJob
+
+    settings.CRON_CLASSES = ["tests.jobs.EveryMinuteJob", "tests.jobs.DigestJob"]
+    for customer in (7, 8):
+        DigestJob.entries.schedule(
+            key=f"customer {customer}",
+            kwargs={"customer_id": customer},
+            schedule=Schedule(run_every_mins=1),
+        )
+    clock.at(T0 + timedelta(minutes=1, seconds=5))
+    run_crons()
+    CronJobState.objects.filter(entry__key="customer 8").update(last_status=RunStatus.FAILED)
+    response = client.get(url, {"token": TOKEN})
+    assert response.status_code == 200  # worth a look, not a page
+    body = response.json()
+    assert body["failing_entries"] == {"tests.digest": 1}
+    jobs = {job["code"]: job for job in body["jobs"]}
+    assert "entries" not in jobs["tests.every_minute"]
+    assert jobs["tests.digest"]["entries"] == {
+        "total": 2,
+        "enabled": 2,
+        "failing": 1,
+        "running": 0,
+        "next_run": "2025-01-06T00:02:00+00:00",
+        "failing_keys": ["customer 8"],
+    }

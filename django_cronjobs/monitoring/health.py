@@ -8,6 +8,11 @@ the session of a staff user who may view the admin's Cron jobs pages (the
 either it gets 403 and learns nothing, not even the job codes. The answer is
 200 when every job is fine and 503 when any is overdue or failing (paused
 jobs aside), so a plain HTTP check alerts on it.
+
+A job with entries also says how they stand, naming the failing ones (the
+latest ten); ``failing_entries`` counts them per job. As for ``cronjobs
+status --check``, failing entries alone are worth a look, not a page: the
+answer stays 200, and a monitor that wants to alert on them matches the body.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from ..conf import conf
 from ..jobs.base import NO_JOBS, ConfiguredJob
+from .entries_health import EntriesSummary, entries_by_job, failing_entries
 from .overview import JobStatus, standing
 
 # What a session user needs, as on the admin's Cron jobs pages.
@@ -47,8 +53,8 @@ def _moment(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def describe(job: JobStatus) -> dict[str, Any]:
-    return {
+def describe(job: JobStatus, entries: EntriesSummary | None = None) -> dict[str, Any]:
+    described: dict[str, Any] = {
         "code": job.code,
         "health": job.health,
         "last_status": job.last_status or None,
@@ -58,6 +64,21 @@ def describe(job: JobStatus) -> dict[str, Any]:
         "failing": job.failing,
         "paused": job.paused,
     }
+    if entries is not None:
+        described["entries"] = describe_entries(job.code, entries)
+    return described
+
+
+def describe_entries(code: str, summary: EntriesSummary) -> dict[str, Any]:
+    failing = failing_entries(code) if summary.failing else []
+    return {
+        "total": summary.total,
+        "enabled": summary.enabled,
+        "failing": summary.failing,
+        "running": summary.running,
+        "next_run": _moment(summary.next_due),
+        "failing_keys": [entry.key for entry in failing],
+    }
 
 
 @never_cache
@@ -66,10 +87,12 @@ def health(request: HttpRequest) -> JsonResponse:
     if not allowed(request):
         return JsonResponse({"detail": "forbidden"}, status=403)
     found = standing()
+    entries = entries_by_job(job.code for job in found.jobs)
     answer: dict[str, Any] = {
         "status": found.status,
         "unhealthy": [entry.code for entry in found.broken] + [j.code for j in found.unhealthy],
-        "jobs": [describe(job) for job in found.jobs],
+        "failing_entries": {code: each.failing for code, each in entries.items() if each.failing},
+        "jobs": [describe(job, entries.get(job.code)) for job in found.jobs],
     }
     if found.broken:
         answer["broken"] = [describe_broken(entry) for entry in found.broken]
