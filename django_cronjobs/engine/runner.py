@@ -142,7 +142,8 @@ class Runner:
     def _tick(self, names: JobNames | None) -> None:
         for line in HEADER:
             self.output.say(line)
-        runnable = self._load(names)
+        configured = load_jobs()
+        runnable = self._load(configured if names is None else load_jobs(names))
         if not runnable:
             return
         try:
@@ -183,7 +184,8 @@ class Runner:
                 due_times.store_next_due(self._next_due)
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             self._run_entries_left(runnable, len(due), lock_class, started)
-            delete_old_logs(ages=job_ages(load_jobs()))
+            # Every configured job's own ages, whichever jobs this tick runs.
+            delete_old_logs(ages=job_ages(configured))
             if not in_transaction():
                 close_old_connections()
 
@@ -233,9 +235,8 @@ class Runner:
             due_entries.store_next_due([item.entry for item in due], timezone.now())
             taken = len(due)
 
-    def _load(self, names: JobNames | None) -> list[ConfiguredJob]:
-        """The configured jobs that can run; the broken entries reported."""
-        entries = load_jobs(names)
+    def _load(self, entries: list[ConfiguredJob]) -> list[ConfiguredJob]:
+        """Those of ``entries`` that can run; the broken ones reported."""
         for entry in entries:
             for problem in entry.problems:
                 self.output.broken(entry.code, problem, entry.name)
