@@ -175,3 +175,12 @@ def test_bad_retention_attributes_are_e025_and_the_job_does_not_run(settings):
         ("tests.every_minute", "succeeded")
     ]
     assert {r.code for r in report.broken} == {"tests.broken_retention"}
+
+
+def test_an_age_longer_than_the_calendar_keeps_every_run(clock, settings):
+    # Meant as "for ever": the cutoff would fall before the year 1.
+    settings.CRONJOBS_DELETE_LOGS_OLDER_THAN = 10**6
+    settings.CRONJOBS_DELETE_FAILED_LOGS_OLDER_THAN = 10**9
+    kept = [old_run(RunStatus.SUCCEEDED, 400), old_run(RunStatus.FAILED, 4000)]
+    assert delete_old_logs() == 0
+    assert CronJobLog.objects.count() == len(kept)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -70,13 +71,24 @@ def delete_old_logs(
 
 def _older_than(now: datetime, ages: Ages) -> Q:
     """The finished runs past ``ages``; an empty Q when both keep every run."""
-    days, failed_days = ages
+    days, failed_days = map(partial(_cutoff, now), ages)
     old = Q()
     if days is not None:
-        old |= Q(end_time__lt=now - timedelta(days=days)) & ~Q(status__in=UNSUCCESSFUL)
+        old |= Q(end_time__lt=days) & ~Q(status__in=UNSUCCESSFUL)
     if failed_days is not None:
-        old |= Q(end_time__lt=now - timedelta(days=failed_days), status__in=UNSUCCESSFUL)
+        old |= Q(end_time__lt=failed_days, status__in=UNSUCCESSFUL)
     return old
+
+
+def _cutoff(now: datetime, days: float | None) -> datetime | None:
+    """The moment ``days`` before ``now``; None for None, and for an age longer than
+    the calendar goes back (10**6 days, say, meant as "for ever"): no run is that old."""
+    if days is None:
+        return None
+    try:
+        return now - timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def keep_newest_runs(code: str, entry: str, keep: int, batch_size: int | None = None) -> int:
