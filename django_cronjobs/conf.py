@@ -74,6 +74,11 @@ def is_finite_seconds(value: Any, *, zero: bool) -> bool:
     return is_seconds_between(value, 0, sys.float_info.max, above_low=not zero)
 
 
+def is_at_least_one(value: Any) -> bool:
+    """Whether ``value`` is a whole number (an int, not a bool), 1 or more."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def is_clock_skew_limit(value: Any) -> bool:
     """Whether ``value`` is a CRONJOBS_CLOCK_SKEW_LIMIT that runcrons applies
     (None, which turns the guard off, aside): seconds above 0, or infinity,

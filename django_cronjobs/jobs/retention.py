@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from ..conf import is_at_least_one, is_finite_seconds
 
 RETENTION_ATTRIBUTES = ("KEEP_RUNS", "KEEP_DAYS", "KEEP_FAILED_DAYS")
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _is_days(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return math.isfinite(value) and value > 0
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def retention_problems(job_class: type) -> list[str]:
@@ -26,10 +12,11 @@ def retention_problems(job_class: type) -> list[str]:
     ``"ATTRIBUTE must be ..., not value."``; None is always right."""
     problems = []
     keep_runs = getattr(job_class, "KEEP_RUNS", None)
-    if keep_runs is not None and not _is_count(keep_runs):
+    if keep_runs is not None and not is_at_least_one(keep_runs):
         problems.append(f"KEEP_RUNS must be a whole number, 1 or more, not {keep_runs!r}.")
     for name in ("KEEP_DAYS", "KEEP_FAILED_DAYS"):
         days = getattr(job_class, name, None)
-        if days is not None and not _is_days(days):
+        # Days or seconds, the same test: a finite number above 0.
+        if days is not None and not is_finite_seconds(days, zero=False):
             problems.append(f"{name} must be a finite number of days > 0, not {days!r}.")
     return problems

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, OperationalError
 
+from django_cronjobs.conf import is_at_least_one
 from django_cronjobs.engine.interruption import exit_status
 from django_cronjobs.engine.runner import Runner
 from django_cronjobs.engine.tick_output import JobResult, TickReport
@@ -72,10 +73,6 @@ class TickCommand(BaseCommand):
 
 
 AT_LEAST_ONE = "must be a whole number, 1 or more;"
-
-
-def is_at_least_one(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def at_least_one(text: str) -> int:
