@@ -36,7 +36,6 @@ ATTEMPTS = 3
 RETRY_PAUSES = (0.5, 2.0)
 # What a failure's body holds at most (healthchecks.io keeps 100 KB).
 BODY_LENGTH = 10_000
-# Run ids are UUIDs (healthchecks.io wants one), the same for a run's start and end.
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,8 @@ def ping_url(job_class: type, code: str, entry: str) -> str | None:
 
 
 def run_id(run: Any) -> str:
-    """The run's id for the monitor: stable for the run, unique across runs."""
+    """The run's id for the monitor, a UUID (healthchecks.io wants one): the same
+    for its start and its end, unique across runs."""
     return str(run_uuid(run))
 
 

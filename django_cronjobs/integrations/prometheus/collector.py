@@ -11,7 +11,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from ...databases import database_for_read, database_for_write
 from ...models import CronJobState, RunStatus
@@ -73,8 +73,7 @@ class CronJobsCollector(Collector):
         yield runs
 
         for metric, (name, documentation) in HISTOGRAMS.items():
-            labels = [] if metric == TICK else ["cronjob"]
-            yield histogram(name, documentation, labels, by_metric[metric], by_metric[metric + SUM])
+            yield histogram(name, documentation, metric, by_metric[metric], by_metric[metric + SUM])
 
         missed = CounterMetricFamily(
             "cronjobs_missed_slots",
@@ -96,12 +95,20 @@ class CronJobsCollector(Collector):
         yield last_success
 
 
+def registry_of_totals(*, primary: bool = False) -> CollectorRegistry:
+    """A registry of the collector alone, for the view and the Pushgateway."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(CronJobsCollector(primary=primary))
+    return registry
+
+
 def histogram(
-    name: str, documentation: str, labels: list[str], buckets: list[Tally], sums: list[Tally]
+    name: str, documentation: str, metric: str, buckets: list[Tally], sums: list[Tally]
 ) -> HistogramMetricFamily:
-    """A histogram family from per-bucket counts: each series' buckets added up."""
+    """The histogram family of ``metric`` from per-bucket counts: each series'
+    buckets added up (the tick's has no label, every other one ``cronjob``)."""
+    labels = [] if metric == TICK else ["cronjob"]
     family = HistogramMetricFamily(name, documentation, labels=labels)
-    metric = buckets[0].metric if buckets else ""
     counts: dict[str, dict[str, float]] = defaultdict(dict)
     for tally in buckets:
         counts[tally.cronjob][tally.label] = tally.value

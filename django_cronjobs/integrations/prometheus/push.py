@@ -4,7 +4,7 @@ Every host would push the same totals (they come from the shared database)
 under one grouping key, so that nothing is counted twice; but two hosts
 pushing at once could arrive in the wrong order, an older read replacing a
 newer one, and Prometheus would take the drop for a counter reset. So pushes
-take turns: at most one per ``PUSH_SPACING`` seconds among all hosts (a
+take turns: at most one per :func:`push_spacing` seconds among all hosts (a
 compare-and-set in the database), each reading the totals after taking its
 turn and given up after ``CRONJOBS_PROMETHEUS_PUSH_TIMEOUT``, well within its
 turn. A Pushgateway that is down or slow never fails the tick: the failure
@@ -44,21 +44,19 @@ def push() -> bool:
         )
         return False
     try:
-        from prometheus_client import CollectorRegistry, push_to_gateway
+        from prometheus_client import push_to_gateway
 
-        from .collector import CronJobsCollector
+        from .collector import registry_of_totals
     except ImportError:
         logger.warning("Prometheus metrics: prometheus-client is not installed; nothing pushed")
         return False
     if not take_turn(TURN, timezone.now().timestamp(), push_spacing(timeout)):
         return False
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(CronJobsCollector(primary=True))
     try:
         push_to_gateway(
             conf.PROMETHEUS_PUSHGATEWAY,
             job=conf.PROMETHEUS_PUSH_JOB,
-            registry=registry,
+            registry=registry_of_totals(primary=True),
             timeout=timeout,
         )
     except Exception as error:  # an unreachable gateway, a refusal, a bad URL

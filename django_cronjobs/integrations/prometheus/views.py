@@ -29,15 +29,12 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if not conf.prometheus_enabled:
         return _text("Prometheus metrics are off: set CRONJOBS_PROMETHEUS = True.", 404)
     try:
-        from prometheus_client import CollectorRegistry
         from prometheus_client.exposition import choose_encoder
 
-        from .collector import CronJobsCollector
+        from .collector import registry_of_totals
     except ImportError:
         return _text(
             "Prometheus metrics need prometheus-client: pip install prometheus-client.", 501
         )
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(CronJobsCollector())
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-    return HttpResponse(encode(registry), content_type=content_type)
+    return HttpResponse(encode(registry_of_totals()), content_type=content_type)
