@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -31,6 +34,30 @@ class Clock:
 
     def at(self, moment: datetime) -> None:
         self.traveller.move_to(moment)
+
+
+@contextmanager
+def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A server on a free port of 127.0.0.1 answering with ``handler`` from a thread
+    (a stand-in monitor or Pushgateway); its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def without_module(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make ``importlib.util.find_spec`` say that ``name`` is not installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda wanted, *a: None if wanted == name else real(wanted, *a)
+    )
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.engine.runner import Runner
 from django_cronjobs.integrations import pings
 from django_cronjobs.models import CronEntry, CronJobLog
+from tests.conftest import http_server
 from tests.jobs import DigestJob
 
 pytestmark = pytest.mark.django_db
@@ -53,13 +53,8 @@ def monitor() -> Iterator[Monitor]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with http_server(Handler) as state.url:
+        yield state
 
 
 class Pinged(CronJobBase):

@@ -6,7 +6,6 @@ The exposition is read back with prometheus_client's own parser.
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from django_cronjobs import CronJobBase, Schedule
 from django_cronjobs.engine.runner import Runner
 from django_cronjobs.models import CronEntry, CronJobState, MetricTally
 from django_cronjobs.store import claims
-from tests.conftest import run_crons
+from tests.conftest import http_server, run_crons, without_module
 from tests.jobs import DigestJob
 from tests.test_recovery import crashed_run, dead_pid
 
@@ -232,13 +231,8 @@ def gateway() -> Iterator[Gateway]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with http_server(Handler) as state.url:
+        yield state
 
 
 def test_each_tick_pushes_the_totals_to_the_pushgateway(gateway, settings, clock):
@@ -283,16 +277,9 @@ def test_the_collector_serves_from_any_registry_without_querying_when_registered
 
 
 def test_metrics_without_prometheus_client_are_a_warning(monkeypatch, settings):
-    import importlib.util
-
     from django.core import checks
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "prometheus_client" else real(name, *a),
-    )
+    without_module(monkeypatch, "prometheus_client")
     found = [m for m in checks.run_checks() if m.id == "django_cronjobs.W005"]
     assert len(found) == 1
     assert found[0].level == checks.WARNING

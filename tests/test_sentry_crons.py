@@ -153,16 +153,11 @@ def test_the_slug_is_the_code_made_a_slug_or_the_jobs_own():
 
 
 def test_check_ins_without_sentry_sdk_are_a_warning(monkeypatch):
-    import importlib.util
-
     from django.core import checks
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "sentry_sdk" else real(name, *a),
-    )
+    from tests.conftest import without_module
+
+    without_module(monkeypatch, "sentry_sdk")
     found = [m for m in checks.run_checks() if m.id == "django_cronjobs.W004"]
     assert len(found) == 1
     assert found[0].level == checks.WARNING
